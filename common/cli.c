@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli_common_option(struct cli_common *common, int opt, const char *arg,
+		      const char *command)
+{
+	switch (opt) {
+	case 'v':
+		if (log_get_level() < LOG_LEVEL_DEBUG)
+			log_set_level(log_get_level() + 1);
+		return 1;
+	case 'q':
+		log_set_level(LOG_LEVEL_QUIET);
+		return 1;
+	case 'h':
+		common->help = true;
+		return 1;
+	case 'p':
+	case CLI_OPT_PROGRESS:
+		common->progress = PROGRESS_ALWAYS;
+		return 1;
+	case CLI_OPT_NO_PROGRESS:
+		common->progress = PROGRESS_NEVER;
+		return 1;
+	case CLI_OPT_OUTPUT:
+		if (strcmp(arg, "json") == 0)
+			common->json = true;
+		else if (strcmp(arg, "human") == 0)
+			common->json = false;
+		else
+			return -cli_usage_error(command, "--output takes human or json, not '%s'", arg);
+		return 1;
+	case '?':
+		/* getopt has already said what was wrong. */
+		fprintf(stderr, "(see %s --help)\n", command);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s --help)\n", command);
+	return 1;
+}

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bash completion for kvm-image
+
+_kvm_image()
+{
+	local cur prev words cword
+	_init_completion -s || return
+
+	local commands="convert info check compare create map measure"
+	local formats="qcow2 vmdk raw"
+	local writable="qcow2 vmdk raw"
+
+	if ((cword == 1)); then
+		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+		return
+	fi
+
+	case $prev in
+	-f | --format | --source-format | -F | --a-format | --b-format)
+		COMPREPLY=($(compgen -W "$formats" -- "$cur"))
+		return
+		;;
+	-O | --target-format)
+		COMPREPLY=($(compgen -W "$writable" -- "$cur"))
+		return
+		;;
+	--output)
+		COMPREPLY=($(compgen -W "human json" -- "$cur"))
+		return
+		;;
+	-o | --options | -m | --threads | -s | --size)
+		return
+		;;
+	esac
+
+	local opts
+	case ${words[1]} in
+	convert)
+		opts="--source-format --target-format --options --compress --threads --force
+		      --allow-external-files --progress --no-progress --quiet --verbose --help" ;;
+	info)
+		opts="--format --backing-chain --output= --allow-external-files --help" ;;
+	check)
+		opts="--format --output= --allow-external-files --quiet --help" ;;
+	compare)
+		opts="--a-format --b-format --allow-external-files --quiet --help" ;;
+	create)
+		opts="--format --options --force --quiet --help" ;;
+	map)
+		opts="--format --output= --allow-external-files --help" ;;
+	measure)
+		opts="--target-format --options --compress --source-format --size --output=
+		      --allow-external-files --help" ;;
+	*)
+		return ;;
+	esac
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
+		return
+	fi
+	_filedir
+}
+complete -F _kvm_image kvm-image

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The convert pipeline, after qemu-img's convert_do_copy but parallel in
+ * every stage that costs CPU:
+ *
+ *   - the source's allocation map is walked first, so holes and zero
+ *     extents cost nothing and progress knows the amount of real data;
+ *   - worker threads claim chunks of data in ascending order, read them
+ *     (decompressing in the source driver), find all-zero grains and
+ *     compress the rest when asked;
+ *   - the calling thread alone hands grains to the output driver, in order
+ *     of sequence number, so the output is the same whatever the number of
+ *     threads;
+ *   - a fixed ring of slots bounds the memory in flight; the first error
+ *     stops everyone.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "xalloc.h"
+
+/* Large enough that per-chunk overhead vanishes, small enough that a
+ * sparse image is not read in big useless pieces. */
+#define CHUNK_BYTES (1u << 20)
+#define MAX_THREADS 64
+
+struct slot {
+	uint64_t seq;
+	uint64_t offset;
+	size_t len;
+	bool busy;		/* claimed by a worker or waiting for the writer */
+	bool ready;		/* processed, waiting for the writer */
+	uint8_t *data;		/* chunk_len bytes, zero-padded to whole grains */
+	uint8_t *compressed;	/* grains_per_chunk * compress_bound */
+	size_t *compressed_len;	/* per grain; 0: store plainly */
+	bool *zero;		/* per grain */
+};
+
+struct pipeline {
+	struct kvmi_image *src;
+	struct image_writer *w;
+	size_t chunk_len;
+	size_t grains_per_chunk;
+
+	pthread_mutex_t lock;
+	pthread_cond_t slot_free;
+	pthread_cond_t slot_ready;
+	struct slot *slots;
+	size_t n_slots;
+	uint64_t scan_offset;	/* where the next chunk search starts */
+	uint64_t next_seq;
+	bool scan_done;
+	bool failed;
+	struct kvm_error error;	/* the first one */
+};
+
+static void pipeline_fail(struct pipeline *p, const struct kvm_error *err)
+{
+	if (!p->failed) {
+		p->failed = true;
+		p->error = *err;
+	}
+	pthread_cond_broadcast(&p->slot_free);
+	pthread_cond_broadcast(&p->slot_ready);
+}
+
+/*
+ * Finds the chunk holding data at or after *scan and moves *scan past it.
+ * Returns 1 with the chunk, 0 when there is none left, or a negative errno.
+ */
+static int next_data_chunk(struct kvmi_image *src, size_t chunk_len, uint64_t *scan,
+			   uint64_t *offset, size_t *len, struct kvm_error *err)
+{
+	while (*scan < src->size) {
+		struct kvmi_extent e;
+		int r = kvmi_block_status(src, *scan, src->size - *scan, &e, err);
+
+		if (r < 0)
+			return r;
+		if (e.data) {
+			*offset = *scan - *scan % chunk_len;
+			*len = src->size - *offset < chunk_len ? (size_t)(src->size - *offset)
+							       : chunk_len;
+			*scan = *offset + *len;
+			return 1;
+		}
+		*scan += e.length;
+	}
+	return 0;
+}
+
+/* Claims the next chunk for a worker, under the lock; false when none. */
+static bool claim_next_chunk(struct pipeline *p, uint64_t *offset, size_t *len)
+{
+	struct kvm_error err = { 0 };
+	int r = next_data_chunk(p->src, p->chunk_len, &p->scan_offset, offset, len, &err);
+
+	if (r < 0)
+		pipeline_fail(p, &err);
+	return r > 0;
+}
+
+static bool all_zero(const uint8_t *buf, size_t len)
+{
+	/* Compare the buffer with itself shifted: memcmp is vectorised. */
+	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
+}
+
+static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err)
+{
+	uint32_t grain = p->w->grain;
+	size_t n_grains = (s->len + grain - 1) / grain;
+	int r = kvmi_read(p->src, s->data, s->len, s->offset, err);
+
+	if (r < 0)
+		return r;
+	/* The last grain of a disk whose size is not a whole number of grains
+	 * is compressed as a whole grain padded with zeros. */
+	memset(s->data + s->len, 0, n_grains * grain - s->len);
+	for (size_t i = 0; i < n_grains; i++) {
+		uint8_t *g = s->data + i * grain;
+
+		s->zero[i] = all_zero(g, grain);
+		s->compressed_len[i] = 0;
+		if (!s->zero[i] && p->w->compress)
+			s->compressed_len[i] = p->w->drv->compress(p->w, g, grain,
+					s->compressed + i * p->w->compress_bound);
+	}
+	return 0;
+}
+
+static void *worker(void *opaque)
+{
+	struct pipeline *p = opaque;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->failed) {
+		struct kvm_error err = { 0 };
+		uint64_t offset, seq;
+		size_t len;
+		struct slot *s;
+
+		if (!claim_next_chunk(p, &offset, &len)) {
+			p->scan_done = true;
+			pthread_cond_broadcast(&p->slot_ready);
+			break;
+		}
+		seq = p->next_seq++;
+		s = &p->slots[seq % p->n_slots];
+		while (s->busy && !p->failed)
+			pthread_cond_wait(&p->slot_free, &p->lock);
+		if (p->failed)
+			break;
+		s->busy = true;
+		s->ready = false;
+		s->seq = seq;
+		s->offset = offset;
+		s->len = len;
+		pthread_mutex_unlock(&p->lock);
+
+		int r = process_chunk(p, s, &err);
+
+		pthread_mutex_lock(&p->lock);
+		if (r < 0) {
+			pipeline_fail(p, &err);
+			break;
+		}
+		s->ready = true;
+		pthread_cond_broadcast(&p->slot_ready);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int write_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err)
+{
+	uint32_t grain = p->w->grain;
+
+	for (size_t i = 0; i * grain < s->len; i++) {
+		uint64_t offset = s->offset + i * grain;
+		size_t len = s->len - i * grain < grain ? s->len - i * grain : grain;
+		int r;
+
+		if (s->zero[i])
+			continue;
+		if (s->compressed_len[i])
+			r = p->w->drv->write(p->w, offset, s->compressed + i * p->w->compress_bound,
+					     grain, s->compressed_len[i], err);
+		else
+			r = p->w->drv->write(p->w, offset, s->data + i * grain, len, 0, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The writer: consumes slots in sequence order on the calling thread. */
+static void drain(struct pipeline *p, const struct kvmi_convert_options *opts,
+		  uint64_t total)
+{
+	uint64_t done = 0;
+
+	for (uint64_t seq = 0;; seq++) {
+		struct slot *s = &p->slots[seq % p->n_slots];
+		struct kvm_error err = { 0 };
+		int r;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->failed && !(s->ready && s->seq == seq) &&
+		       !(p->scan_done && seq >= p->next_seq))
+			pthread_cond_wait(&p->slot_ready, &p->lock);
+		if (p->failed || !(s->ready && s->seq == seq)) {
+			pthread_mutex_unlock(&p->lock);
+			return;
+		}
+		pthread_mutex_unlock(&p->lock);
+
+		r = write_chunk(p, s, &err);
+
+		pthread_mutex_lock(&p->lock);
+		if (r < 0) {
+			pipeline_fail(p, &err);
+			pthread_mutex_unlock(&p->lock);
+			return;
+		}
+		s->busy = false;
+		s->ready = false;
+		pthread_cond_broadcast(&p->slot_free);
+		pthread_mutex_unlock(&p->lock);
+
+		done += s->len;
+		if (opts->progress)
+			opts->progress(opts->progress_opaque, done, total);
+	}
+}
+
+/* The bytes of the chunks that hold data: the work progress counts. */
+static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t *total,
+			     struct kvm_error *err)
+{
+	uint64_t scan = 0, offset;
+	size_t len;
+	int r;
+
+	*total = 0;
+	while ((r = next_data_chunk(src, chunk_len, &scan, &offset, &len, err)) > 0)
+		*total += len;
+	return r;
+}
+
+static int slots_alloc(struct pipeline *p, size_t n, struct kvm_error *err)
+{
+	size_t bound = p->w->compress ? p->w->compress_bound : 0;
+
+	p->slots = xcalloc(n, sizeof(*p->slots));
+	p->n_slots = n;
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &p->slots[i];
+
+		s->data = malloc(p->grains_per_chunk * p->w->grain);
+		s->compressed = bound ? malloc(p->grains_per_chunk * bound) : NULL;
+		s->compressed_len = calloc(p->grains_per_chunk, sizeof(*s->compressed_len));
+		s->zero = calloc(p->grains_per_chunk, sizeof(*s->zero));
+		if (!s->data || (bound && !s->compressed) || !s->compressed_len || !s->zero)
+			return kvm_error_set(err, -ENOMEM, "out of memory for conversion buffers");
+	}
+	return 0;
+}
+
+static void slots_free(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n_slots; i++) {
+		free(p->slots[i].data);
+		free(p->slots[i].compressed);
+		free(p->slots[i].compressed_len);
+		free(p->slots[i].zero);
+	}
+	free(p->slots);
+}
+
+static int thread_count(const struct kvmi_convert_options *opts)
+{
+	long n = opts->threads > 0 ? opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	return n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+/* Converting an image onto itself (or a layer below it) would destroy the
+ * source even with --force: refuse before anything is written. */
+static int refuse_source_as_target(struct kvmi_image *src, const char *path,
+				   struct kvm_error *err)
+{
+	struct stat target, layer;
+
+	if (stat(path, &target) < 0)
+		return 0;
+	for (struct kvmi_image *img = src; img; img = img->backing)
+		if (fstat(img->fd, &layer) == 0 && layer.st_dev == target.st_dev &&
+		    layer.st_ino == target.st_ino)
+			return kvm_error_set(err, -EINVAL, "%s: is the source image %s; it is never overwritten",
+					     path, img->path);
+	return 0;
+}
+
+int kvmi_convert(struct kvmi_image *src, const char *path,
+		 const struct kvmi_convert_options *opts, struct kvm_error *err)
+{
+	struct pipeline p = { .src = src };
+	pthread_t threads[MAX_THREADS];
+	int n_threads = thread_count(opts), started = 0, r;
+	uint64_t total;
+
+	r = refuse_source_as_target(src, path, err);
+	if (r < 0)
+		return r;
+	r = writer_open(&p.w, path, src->size, &opts->out, err);
+	if (r < 0)
+		return r;
+
+	p.chunk_len = CHUNK_BYTES > p.w->grain ? CHUNK_BYTES : p.w->grain;
+	p.grains_per_chunk = p.chunk_len / p.w->grain;
+	r = count_data_chunks(src, p.chunk_len, &total, err);
+	if (r < 0)
+		goto out_writer;
+	r = slots_alloc(&p, 2 * (size_t)n_threads + 2, err);
+	if (r < 0)
+		goto out_slots;
+
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.slot_free, NULL);
+	pthread_cond_init(&p.slot_ready, NULL);
+	for (; started < n_threads; started++) {
+		r = -pthread_create(&threads[started], NULL, worker, &p);
+		if (r < 0) {
+			struct kvm_error e;
+
+			kvm_error_errno(&e, r, "cannot start a conversion thread");
+			pthread_mutex_lock(&p.lock);
+			pipeline_fail(&p, &e);
+			pthread_mutex_unlock(&p.lock);
+			break;
+		}
+	}
+	if (started > 0)
+		drain(&p, opts, total);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_cond_destroy(&p.slot_ready);
+	pthread_cond_destroy(&p.slot_free);
+	pthread_mutex_destroy(&p.lock);
+
+	if (p.failed) {
+		r = p.error.code;
+		if (err)
+			*err = p.error;
+		goto out_slots;
+	}
+	slots_free(&p);
+	return writer_commit(p.w, err);
+
+out_slots:
+	slots_free(&p);
+out_writer:
+	writer_abort(p.w);
+	return r;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the core's files share among themselves; drivers never use it. */
+#ifndef KVMI_CORE_H
+#define KVMI_CORE_H
+
+#include "driver.h"
+
+const struct image_driver *driver_find(const char *name);
+const struct image_driver *driver_probe(const uint8_t *head, size_t len, const char *path);
+/* The driver that writes FORMAT, or an error naming what is possible. */
+int driver_find_writable(const char *format, const struct image_driver **drv,
+			 struct kvm_error *err);
+
+/* Starts a new image at PATH: the driver's create on a temporary file. */
+int writer_open(struct image_writer **w, const char *path, uint64_t size,
+		const struct kvmi_create_options *opts, struct kvm_error *err);
+/* Finishes the driver's work and renames the files into place. */
+int writer_commit(struct image_writer *w, struct kvm_error *err);
+/* Removes everything written and frees W; accepts NULL. */
+void writer_abort(struct image_writer *w);
+
+#endif

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Creating output images: temporary files, the driver's create, commit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "xalloc.h"
+
+/* Output files are created like any new file: rw for whom umask allows. */
+#define OUTPUT_MODE 0666
+
+int writer_open(struct image_writer **out, const char *path, uint64_t size,
+		const struct kvmi_create_options *opts, struct kvm_error *err)
+{
+	const struct image_driver *drv;
+	struct option_list options;
+	struct image_writer *w;
+	int r;
+
+	*out = NULL;
+	r = driver_find_writable(opts->format ? opts->format : "qcow2", &drv, err);
+	if (r < 0)
+		return r;
+	if (size > IMAGE_MAX_VIRTUAL_SIZE)
+		return kvm_error_set(err, -EFBIG, "%s: size %llu is larger than %s can hold", path,
+				     (unsigned long long)size, drv->name);
+	r = options_parse(&options, opts->options, drv->create_options, drv->name, err);
+	if (r < 0)
+		return r;
+	if (opts->compress && !drv->compress) {
+		r = kvm_error_set(err, -EINVAL, "%s: format %s cannot be compressed", path, drv->name);
+		goto out;
+	}
+
+	w = xcalloc(1, sizeof(*w));
+	w->drv = drv;
+	w->size = size;
+	w->compress = opts->compress;
+	w->replace = opts->replace;
+	w->path = xstrdup(path);
+	w->main.fd = -1;
+	r = outfile_open(&w->main, path, opts->replace, OUTPUT_MODE, err);
+	if (r < 0) {
+		free(w);
+		goto out;
+	}
+	w->fd = w->main.fd;
+	r = drv->create(w, &options, err);
+	if (r < 0) {
+		writer_abort(w);
+		goto out;
+	}
+	if (w->grain < 512 || w->grain > (2u << 20) || (w->grain & (w->grain - 1))) {
+		r = kvm_error_set(err, -EINVAL, "%s: driver %s chose a bad write unit %u", path,
+				  drv->name, w->grain);
+		writer_abort(w);
+		goto out;
+	}
+	*out = w;
+out:
+	options_free(&options);
+	return r;
+}
+
+int writer_add_file(struct image_writer *w, const char *path, int *fd, struct kvm_error *err)
+{
+	struct outfile *of;
+	int r;
+
+	w->extra = xrealloc(w->extra, (w->n_extra + 1) * sizeof(*w->extra));
+	of = &w->extra[w->n_extra];
+	memset(of, 0, sizeof(*of));
+	r = outfile_open(of, path, w->replace, OUTPUT_MODE, err);
+	if (r < 0)
+		return r;
+	w->n_extra++;
+	*fd = of->fd;
+	return 0;
+}
+
+static void writer_free(struct image_writer *w)
+{
+	if (w->drv->writer_free)
+		w->drv->writer_free(w);
+	free(w->extra);
+	free((char *)w->path);
+	free(w);
+}
+
+int writer_commit(struct image_writer *w, struct kvm_error *err)
+{
+	int r = w->drv->finish(w, err);
+
+	/* Extents before the descriptor that names them, so that the main
+	 * name never points at files that are not there yet. */
+	for (size_t i = 0; r >= 0 && i < w->n_extra; i++)
+		r = outfile_commit(&w->extra[i], err);
+	if (r >= 0)
+		r = outfile_commit(&w->main, err);
+	if (r < 0) {
+		writer_abort(w);
+		return r;
+	}
+	writer_free(w);
+	return 0;
+}
+
+void writer_abort(struct image_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_extra; i++)
+		outfile_abort(&w->extra[i]);
+	outfile_abort(&w->main);
+	writer_free(w);
+}
+
+int kvmi_create(const char *path, uint64_t size, const struct kvmi_create_options *opts,
+		struct kvm_error *err)
+{
+	struct image_writer *w;
+	int r = writer_open(&w, path, size, opts, err);
+
+	if (r < 0)
+		return r;
+	return writer_commit(w, err);
+}
+
+int kvmi_measure(struct kvmi_image *src, uint64_t size, const struct kvmi_create_options *opts,
+		 struct kvmi_measure *measure, struct kvm_error *err)
+{
+	const struct image_driver *drv;
+	struct option_list options;
+	int r;
+
+	r = driver_find_writable(opts->format ? opts->format : "qcow2", &drv, err);
+	if (r < 0)
+		return r;
+	if (!drv->measure)
+		return kvm_error_set(err, -ENOTSUP, "%s: format cannot be measured", drv->name);
+	r = options_parse(&options, opts->options, drv->create_options, drv->name, err);
+	if (r < 0)
+		return r;
+	r = drv->measure(&options, src ? src->size : size, src, opts->compress, measure, err);
+	options_free(&options);
+	return r;
+}

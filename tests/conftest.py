@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared fixtures of the pytest suites.
+
+The programs under test come from the build folder (KVM_BUILD_DIR, default
+build/ at the top of the checkout), or from an installed tree when
+KVM_BIN_DIR names its bin folder.
+"""
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+BUILD = pathlib.Path(os.environ.get("KVM_BUILD_DIR", TOP / "build"))
+
+PROGRAMS = {
+    "kvm-image": "image-tools/cli/kvm-image",
+}
+
+
+def program_path(name):
+    """The path of one of the bundle's programs."""
+    bindir = os.environ.get("KVM_BIN_DIR")
+    if bindir:
+        return pathlib.Path(bindir) / name
+    return BUILD / PROGRAMS[name]
+
+
+def run(argv, check=False, **kwargs):
+    """Runs argv with text output captured; never through a shell."""
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                          check=check, **kwargs)
+
+
+def require_program(name):
+    """Skips the test, saying why, when a peer tool is not installed."""
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed (scripts/install-deps installs it)")
+
+
+@pytest.fixture(scope="session")
+def kvm_image():
+    """Runs kvm-image with the given arguments; returns CompletedProcess."""
+    path = program_path("kvm-image")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build first with `make`")
+
+    def call(*args, **kwargs):
+        return run([path, *args], **kwargs)
+
+    call.path = path
+    return call
+
+
+@pytest.fixture
+def qemu_img():
+    require_program("qemu-img")
+
+    def call(*args, **kwargs):
+        return run(["qemu-img", *args], **kwargs)
+
+    return call
