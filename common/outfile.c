@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "outfile.h"
+#include "path.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/*
+ * The temporary files a signal handler must remove.  Slots are claimed and
+ * released with atomic exchanges, so the handler reads them without a lock
+ * (which it could not take).
+ */
+#define OUTFILE_MAX_OPEN 64
+static _Atomic(char *) cleanup_paths[OUTFILE_MAX_OPEN];
+
+/* How many names to try before deciding the folder is being flooded. */
+#define OUTFILE_NAME_TRIES 100
+#define OUTFILE_RANDOM_LEN 6
+
+static int register_tmp(char *tmp_path)
+{
+	for (int i = 0; i < OUTFILE_MAX_OPEN; i++) {
+		char *expected = NULL;
+
+		if (atomic_compare_exchange_strong(&cleanup_paths[i], &expected, tmp_path))
+			return i;
+	}
+	return -1;
+}
+
+static void unregister_tmp(int slot, char *tmp_path)
+{
+	char *expected = tmp_path;
+
+	if (slot >= 0 && slot < OUTFILE_MAX_OPEN)
+		atomic_compare_exchange_strong(&cleanup_paths[slot], &expected, NULL);
+}
+
+static void fill_random_name(char *p)
+{
+	static const char letters[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char bytes[OUTFILE_RANDOM_LEN];
+
+	if (getrandom(bytes, sizeof(bytes), GRND_NONBLOCK) != (ssize_t)sizeof(bytes)) {
+		/* Uniqueness, not secrecy, is what O_EXCL needs from the name. */
+		struct timespec ts;
+		unsigned long mix;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		mix = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+		      (unsigned long)(uintptr_t)p;
+		for (size_t i = 0; i < sizeof(bytes); i++, mix >>= 5)
+			bytes[i] = (unsigned char)(mix + i * 131);
+	}
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		p[i] = letters[bytes[i] % (sizeof(letters) - 1)];
+}
+
+static int already_exists(const char *path, struct kvm_error *err)
+{
+	return kvm_error_set(err, -EEXIST, "%s: already exists (use --force to replace it)",
+			     path);
+}
+
+int outfile_open(struct outfile *of, const char *path, bool replace, mode_t mode,
+		 struct kvm_error *err)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *base = path_basename(path);
+	struct stat st;
+	size_t random_at;
+	int fd = -1, slot, ret, tries;
+
+	*of = (struct outfile){ .fd = -1, .slot = -1, .replace = replace };
+
+	if (!*base)
+		return kvm_error_set(err, -EISDIR, "%s: not a file name", path);
+	if (lstat(path, &st) == 0) {
+		if (!replace)
+			return already_exists(path, err);
+		if (S_ISDIR(st.st_mode))
+			return kvm_error_set(err, -EISDIR, "%s: is a directory", path);
+	} else if (errno != ENOENT) {
+		return kvm_error_errno(err, -errno, "%s", path);
+	}
+
+	/* In the target folder, so that the final rename stays on one file system. */
+	strbuf_add(&tmp, path, (size_t)(base - path));
+	strbuf_addf(&tmp, ".%s.", base);
+	random_at = tmp.len;
+	for (int i = 0; i < OUTFILE_RANDOM_LEN; i++)
+		strbuf_addch(&tmp, 'X');
+
+	/* Registered before the file exists, so no signal finds it unlisted. */
+	slot = register_tmp(tmp.buf);
+	if (slot < 0) {
+		ret = kvm_error_set(err, -EMFILE, "%s: too many output files open at once", path);
+		goto fail;
+	}
+
+	/*
+	 * open(2) rather than mkostemp, so that the new file gets MODE through
+	 * the umask and default ACLs exactly as the final file would.
+	 */
+	for (tries = 0; tries < OUTFILE_NAME_TRIES; tries++) {
+		fill_random_name(tmp.buf + random_at);
+		fd = open(tmp.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		ret = kvm_error_errno(err, -errno, "%s: cannot create a temporary file", path);
+		goto fail;
+	}
+
+	of->path = xstrdup(path);
+	of->fd = fd;
+	of->slot = slot;
+	of->tmp_path = strbuf_detach(&tmp);
+	return 0;
+
+fail:
+	unregister_tmp(slot, tmp.buf);
+	strbuf_release(&tmp);
+	return ret;
+}
+
+static void outfile_free(struct outfile *of)
+{
+	free(of->path);
+	free(of->tmp_path);
+	of->path = NULL;
+	of->tmp_path = NULL;
+	of->fd = -1;
+	of->slot = -1;
+}
+
+static int sync_folder(const char *path, struct kvm_error *err)
+{
+	struct strbuf dir = STRBUF_INIT;
+	int fd, ret = 0;
+
+	path_dirname(path, &dir);
+	fd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = kvm_error_errno(err, -errno, "%s", dir.buf);
+		goto out;
+	}
+	/* Some file systems cannot sync a folder; they have nothing to lose. */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EOPNOTSUPP)
+		ret = kvm_error_errno(err, -errno, "%s", dir.buf);
+	close(fd);
+out:
+	strbuf_release(&dir);
+	return ret;
+}
+
+/* rename(2) that fails with EEXIST instead of replacing. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* A file system without RENAME_NOREPLACE: link(2) refuses just as well. */
+	if (link(from, to) == 0) {
+		unlink(from);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP)
+		return -errno;
+	/* Nor hard links (vfat): the best left is to look just before. */
+	if (lstat(to, &st) == 0)
+		return -EEXIST;
+	return rename(from, to) == 0 ? 0 : -errno;
+}
+
+int outfile_commit(struct outfile *of, struct kvm_error *err)
+{
+	int ret;
+
+	if (!of->tmp_path || of->fd < 0)
+		return kvm_error_set(err, -EBADF, "%s: output file is not open",
+				     of->path ? of->path : "(none)");
+	if (fsync(of->fd) < 0)
+		return kvm_error_errno(err, -errno, "%s", of->path);
+	/* Network file systems report failed writes only at close. */
+	ret = close(of->fd);
+	of->fd = -1;
+	if (ret < 0)
+		return kvm_error_errno(err, -errno, "%s", of->path);
+
+	if (of->replace)
+		ret = rename(of->tmp_path, of->path) == 0 ? 0 : -errno;
+	else
+		ret = rename_noreplace(of->tmp_path, of->path);
+	if (ret == -EEXIST)
+		return already_exists(of->path, err);
+	if (ret < 0)
+		return kvm_error_errno(err, ret, "%s", of->path);
+
+	unregister_tmp(of->slot, of->tmp_path);
+	/* The rename itself must reach the disk before we call it done. */
+	ret = sync_folder(of->path, err);
+	outfile_free(of);
+	return ret;
+}
+
+void outfile_abort(struct outfile *of)
+{
+	if (!of)
+		return;
+	if (of->tmp_path) {
+		if (of->fd >= 0)
+			close(of->fd);
+		/* Unlinked before it leaves the table, so no signal misses it. */
+		unlink(of->tmp_path);
+		unregister_tmp(of->slot, of->tmp_path);
+	}
+	outfile_free(of);
+}
+
+static void cleanup_handler(int sig)
+{
+	int saved = errno;
+
+	/* Only async-signal-safe calls from here on. */
+	for (int i = 0; i < OUTFILE_MAX_OPEN; i++) {
+		char *tmp_path = atomic_load(&cleanup_paths[i]);
+
+		if (tmp_path)
+			unlink(tmp_path);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = saved;
+}
+
+void outfile_install_signal_cleanup(void)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cleanup_handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaddset(&sa.sa_mask, signals[i]);
+
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		/* A signal ignored on purpose (nohup) stays ignored. */
+		if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(signals[i], &sa, NULL);
+	}
+}
