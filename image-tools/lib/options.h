@@ -7,6 +7,7 @@
 #define KVMI_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kvm-error.h"
