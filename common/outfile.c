@@ -235,9 +235,17 @@ void outfile_abort(struct outfile *of)
 	outfile_free(of);
 }
 
+/*
+ * What each signal did before, so that a second copy of this code (a
+ * program that links common/ and a library that does too) runs after this
+ * one instead of being replaced by it.
+ */
+static struct sigaction previous_actions[NSIG];
+
 static void cleanup_handler(int sig)
 {
 	int saved = errno;
+	void (*previous)(int) = previous_actions[sig].sa_handler;
 
 	/* Only async-signal-safe calls from here on. */
 	for (int i = 0; i < OUTFILE_MAX_OPEN; i++) {
@@ -246,8 +254,13 @@ static void cleanup_handler(int sig)
 		if (tmp_path)
 			unlink(tmp_path);
 	}
-	signal(sig, SIG_DFL);
-	raise(sig);
+	if (previous != SIG_DFL && previous != SIG_IGN && previous != cleanup_handler &&
+	    !(previous_actions[sig].sa_flags & SA_SIGINFO)) {
+		previous(sig);
+	} else {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
 	errno = saved;
 }
 
@@ -264,8 +277,10 @@ void outfile_install_signal_cleanup(void)
 
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		/* A signal ignored on purpose (nohup) stays ignored. */
-		if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (sigaction(signals[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN ||
+		    old.sa_handler == cleanup_handler)
 			continue;
+		previous_actions[signals[i]] = old;
 		sigaction(signals[i], &sa, NULL);
 	}
 }

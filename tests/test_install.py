@@ -7,6 +7,7 @@ name every option its --help (and each subcommand's --help) lists.
 import os
 import pathlib
 import re
+import subprocess
 
 import pytest
 
@@ -42,7 +43,15 @@ def roff_text(page):
 
 
 def help_texts(program):
-    """The --help of the program and of each subcommand it lists."""
+    """The --help of the program and of each subcommand it lists, run from
+    the stage with the staged libraries."""
+    prefix = program.parent.parent
+    libdirs = {str(p.parent) for p in prefix.glob("lib*/**/libkvmimage.so.0")}
+    env = dict(os.environ, LD_LIBRARY_PATH=":".join(sorted(libdirs)))
+
+    def run(argv):
+        return subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env)
+
     main = run([program, "--help"])
     assert main.returncode == 0, main.stderr
     texts = {"": main.stdout}

@@ -10,7 +10,6 @@
 #include "config.h"
 #include "kvm-image.h"
 #include "log.h"
-#include "outfile.h"
 #include "strbuf.h"
 
 struct command {
@@ -54,7 +53,7 @@ int main(int argc, char **argv)
 	int status;
 
 	log_set_program("kvm-image");
-	outfile_install_signal_cleanup();
+	kvmi_remove_partial_output_on_signals();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_FAILURE_GENERIC;

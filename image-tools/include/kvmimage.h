@@ -139,6 +139,14 @@ struct kvmi_convert_options {
 KVMI_EXPORT int kvmi_convert(struct kvmi_image *src, const char *path,
 			     const struct kvmi_convert_options *opts, struct kvm_error *err);
 
+/*
+ * Makes SIGINT, SIGTERM and SIGHUP remove the partial output of a
+ * conversion or creation in progress before the process dies of them.
+ * Programs call it once at start-up; a handler they installed before is
+ * still run afterwards.
+ */
+KVMI_EXPORT void kvmi_remove_partial_output_on_signals(void);
+
 struct kvmi_measure {
 	uint64_t required;		/* bytes the converted image takes */
 	uint64_t fully_allocated;	/* bytes with every cluster allocated */

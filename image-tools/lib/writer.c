@@ -127,6 +127,11 @@ int kvmi_create(const char *path, uint64_t size, const struct kvmi_create_option
 	return writer_commit(w, err);
 }
 
+void kvmi_remove_partial_output_on_signals(void)
+{
+	outfile_install_signal_cleanup();
+}
+
 int kvmi_measure(struct kvmi_image *src, uint64_t size, const struct kvmi_create_options *opts,
 		 struct kvmi_measure *measure, struct kvm_error *err)
 {
