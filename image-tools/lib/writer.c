@@ -39,10 +39,9 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 	w->compress = opts->compress;
 	w->replace = opts->replace;
 	w->path = xstrdup(path);
-	w->main.fd = -1;
 	r = outfile_open(&w->main, path, opts->replace, OUTPUT_MODE, err);
 	if (r < 0) {
-		free(w);
+		writer_abort(w);
 		goto out;
 	}
 	w->fd = w->main.fd;
