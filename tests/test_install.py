@@ -104,3 +104,46 @@ def test_every_program_has_a_completion_naming_its_long_options(stage):
             missing = [o for o in options_in(help_text)
                        if o.startswith("--") and o not in text]
             assert not missing, f"the completion of {program.name} lacks {missing} ({command})"
+
+
+def test_library_can_be_used_from_its_installed_header(stage, tmp_path):
+    """A program written against libkvmimage-dev builds with pkg-config
+    and converts a disk through the installed library."""
+    prefix = installed_prefix(stage)
+    pcdir = next(prefix.glob("lib*/**/pkgconfig"))
+    env = dict(os.environ, PKG_CONFIG_PATH=str(pcdir), PKG_CONFIG_SYSROOT_DIR=str(stage))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libkvmimage"], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    source = tmp_path / "use.c"
+    source.write_text(r'''
+#include <stdio.h>
+#include <kvmimage.h>
+
+int main(int argc, char **argv)
+{
+	struct kvmi_convert_options opts = { .out.format = "raw" };
+	struct kvm_error err = { 0 };
+	struct kvmi_image *img;
+
+	if (kvmi_open(argv[1], NULL, &img, &err) < 0 ||
+	    kvmi_convert(img, argv[2], &opts, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
+		return 1;
+	}
+	printf("%s %llu\n", kvmi_format(img), (unsigned long long)kvmi_virtual_size(img));
+	kvmi_close(img);
+	return 0;
+}
+''')
+    program = tmp_path / "use"
+    build = subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-o", program, source, *flags],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"boot" * 1024)
+    libdir = next(prefix.glob("lib*/**/libkvmimage.so.0")).parent
+    result = subprocess.run([program, disk, tmp_path / "copy.raw"], capture_output=True, text=True,
+                            env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "raw 4096\n"
+    assert (tmp_path / "copy.raw").read_bytes() == disk.read_bytes()
