@@ -5,8 +5,10 @@
 #
 #   make                 build into build/
 #   make check           install dependencies, build, run every test suite
-#                        (C unit tests, pytest), then the same under ASan+UBSan
+#                        (fuzzers for 30 s each, C unit tests, pytest), then
+#                        the unit tests and pytest again under ASan+UBSan
 #   make check SANITIZE=1  only the sanitizer build and its tests
+#   make fuzz            run every fuzz target FUZZ_SECONDS (default 600) each
 #   make demo            convert a sample VMware disk it makes
 #   make install DESTDIR=... PREFIX=/usr
 #   make clean
@@ -20,15 +22,23 @@ PYTEST_JOBS ?= auto
 
 BUILD := build
 ASAN_BUILD := build-asan
+FUZZ_BUILD := build-fuzz
+# Seconds each fuzz target runs: make fuzz FUZZ_SECONDS=1800.
+FUZZ_SECONDS ?= 600
+# What make check gives each one.
+CHECK_FUZZ_SECONDS ?= 30
 
 MESON_OPTS := --buildtype=debugoptimized -Dwerror=true
 ASAN_OPTS := --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+# libFuzzer instruments everything; the fuzz targets link its main.
+FUZZ_OPTS := --buildtype=debugoptimized -Dfuzzing=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link -Dman-pages=disabled
 
 # Leaks are errors; a report from UBSan aborts the run like one from ASan.
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps check check-plain check-asan check-slow demo install clean
+.PHONY: all deps check check-plain check-asan check-fuzz fuzz demo install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -42,11 +52,15 @@ $(BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --prefix=$(PREFIX) $(ASAN_OPTS)
 
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) $(FUZZ_OPTS)
+
 ifeq ($(SANITIZE),1)
 check: deps
 	$(MAKE) --no-print-directory check-asan
 else
 check: deps
+	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-plain
 	$(MAKE) --no-print-directory check-asan
 endif
@@ -64,6 +78,15 @@ check-plain: $(BUILD)/build.ninja
 check-asan: $(ASAN_BUILD)/build.ninja
 	$(call run-suites,$(ASAN_BUILD))
 
+# Every fuzz target for a short time, under ASan and UBSan.
+check-fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	image-tools/fuzz/run-fuzzers $(FUZZ_BUILD) $(CHECK_FUZZ_SECONDS)
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	image-tools/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 demo: deps all
 	scripts/demo $(BUILD)
 
@@ -73,4 +96,4 @@ install: $(BUILD)/build.ninja
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
