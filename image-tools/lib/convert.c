@@ -33,7 +33,6 @@ struct slot {
 	uint64_t seq;
 	uint64_t offset;
 	size_t len;
-	bool busy;		/* claimed by a worker or waiting for the writer */
 	bool ready;		/* processed, waiting for the writer */
 	uint8_t *data;		/* chunk_len bytes, zero-padded to whole grains */
 	uint8_t *compressed;	/* grains_per_chunk * compress_bound */
@@ -54,6 +53,7 @@ struct pipeline {
 	size_t n_slots;
 	uint64_t scan_offset;	/* where the next chunk search starts */
 	uint64_t next_seq;
+	uint64_t drained;	/* sequence numbers the writer is done with */
 	bool scan_done;
 	bool failed;
 	struct kvm_error error;	/* the first one */
@@ -152,11 +152,13 @@ static void *worker(void *opaque)
 		}
 		seq = p->next_seq++;
 		s = &p->slots[seq % p->n_slots];
-		while (s->busy && !p->failed)
+		/* Wait for this slot's previous sequence number to be written, not
+		 * just for the slot to be free: a later number waiting for the same
+		 * slot must not take it first, or the writer waits forever. */
+		while (seq >= p->drained + p->n_slots && !p->failed)
 			pthread_cond_wait(&p->slot_free, &p->lock);
 		if (p->failed)
 			break;
-		s->busy = true;
 		s->ready = false;
 		s->seq = seq;
 		s->offset = offset;
@@ -228,8 +230,8 @@ static void drain(struct pipeline *p, const struct kvmi_convert_options *opts,
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
-		s->busy = false;
 		s->ready = false;
+		p->drained = seq + 1;
 		pthread_cond_broadcast(&p->slot_free);
 		pthread_mutex_unlock(&p->lock);
 
