@@ -5,6 +5,7 @@ The programs under test come from the build folder (KVM_BUILD_DIR, default
 build/ at the top of the checkout), or from an installed tree when
 KVM_BIN_DIR names its bin folder.
 """
+import json
 import os
 import pathlib
 import shutil
@@ -17,6 +18,7 @@ BUILD = pathlib.Path(os.environ.get("KVM_BUILD_DIR", TOP / "build"))
 
 PROGRAMS = {
     "kvm-image": "image-tools/cli/kvm-image",
+    "kvm-ok": "kmod/kvm-ok/kvm-ok",
 }
 
 
@@ -26,6 +28,16 @@ def program_path(name):
     if bindir:
         return pathlib.Path(bindir) / name
     return BUILD / PROGRAMS[name]
+
+
+def build_sanitizer():
+    """The sanitizers the build under test was made with ("none" if none)."""
+    options = subprocess.run(["meson", "introspect", str(BUILD), "--buildoptions"],
+                             capture_output=True, text=True)
+    if options.returncode != 0:
+        return "none"
+    return next((o["value"] for o in json.loads(options.stdout) if o["name"] == "b_sanitize"),
+                "none")
 
 
 def run(argv, check=False, **kwargs):
