@@ -155,6 +155,10 @@ int io_pread_exact(int fd, const char *name, void *buf, size_t len, uint64_t off
 int io_pwrite_all(int fd, const char *name, const void *buf, size_t len, uint64_t off,
 		  struct kvm_error *err);
 
+/* The run of FD that starts at OFFSET, at most MAX_LENGTH long, as the
+ * file system stores it: *DATA false for a hole, which reads as zeros. */
+uint64_t io_data_run(int fd, uint64_t offset, uint64_t max_length, bool *data);
+
 /* Opens a file NAME that img names (extent, data file), read-only, subject
  * to confinement unless KVMI_OPEN_ALLOW_EXTERNAL.  On success *resolved
  * (when not NULL) gets a heap copy of the path opened. */

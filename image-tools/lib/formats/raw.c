@@ -31,26 +31,14 @@ static int raw_open(struct kvmi_image *img, struct kvm_error *err)
 static int raw_block_status(struct kvmi_image *img, uint64_t offset, uint64_t max_length,
 			    struct block_status *status, struct kvm_error *err)
 {
-	off_t data = lseek(img->fd, (off_t)offset, SEEK_DATA);
-	off_t hole;
+	bool data;
 
-	/* No SEEK_DATA (block devices, some file systems): all of it is data. */
-	if (data < 0 && errno != ENXIO)
-		data = (off_t)offset;
-	if (data < 0 || (uint64_t)data > offset) {
-		uint64_t end = data < 0 ? img->size : (uint64_t)data;
-
-		status->kind = BLOCK_ZERO;
-		status->length = end - offset < max_length ? end - offset : max_length;
-		return 0;
+	status->length = io_data_run(img->fd, offset, max_length, &data);
+	status->kind = data ? BLOCK_DATA : BLOCK_ZERO;
+	if (data) {
+		status->file = img->path;
+		status->file_offset = (int64_t)offset;
 	}
-	hole = lseek(img->fd, (off_t)offset, SEEK_HOLE);
-	if (hole < 0 || (uint64_t)hole <= offset)
-		hole = (off_t)img->size;
-	status->kind = BLOCK_DATA;
-	status->length = (uint64_t)hole - offset < max_length ? (uint64_t)hole - offset : max_length;
-	status->file = img->path;
-	status->file_offset = (int64_t)offset;
 	return 0;
 }
 

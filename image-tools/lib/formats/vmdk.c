@@ -414,6 +414,7 @@ static int vmdk_block_status(struct kvmi_image *img, uint64_t offset, uint64_t m
 	const struct vmdk_extent *ext = find_extent(vi, offset);
 	uint64_t rel = offset - ext->start;
 	uint64_t avail = ext->length - rel < max_length ? ext->length - rel : max_length;
+	bool data;
 
 	status->file = NULL;
 	status->file_offset = -1;
@@ -424,10 +425,14 @@ static int vmdk_block_status(struct kvmi_image *img, uint64_t offset, uint64_t m
 	}
 	if (ext->sparse)
 		return sparse_status(vi, ext, rel, avail, status, err);
-	status->kind = BLOCK_DATA;
-	status->length = avail;
-	status->file = ext->path;
-	status->file_offset = (int64_t)(ext->flat_offset + rel);
+	/* Thin flat extents (vmfsThin, sparse -flat copies) have holes that
+	 * need not be read. */
+	status->length = io_data_run(ext->fd, ext->flat_offset + rel, avail, &data);
+	status->kind = data ? BLOCK_DATA : BLOCK_ZERO;
+	if (data) {
+		status->file = ext->path;
+		status->file_offset = (int64_t)(ext->flat_offset + rel);
+	}
 	return 0;
 }
 
