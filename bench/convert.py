@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""kvm-image convert against qemu-img convert, side by side in one run.
+
+Makes a reproducible corpus once (fixed seed): a disk of 8 GiB virtual size
+with about 3 GiB written, mixing compressible text, binary-like data,
+already-compressed (random) data, written zeros and holes; makes each
+source format from it with qemu-img; then, for each case, runs qemu-img and
+kvm-image alternately (--runs times each), and prints median times, peak
+memory (RSS), the ratio qemu-img/kvm-image, whether the outputs have the
+same content (qemu-img compare) and, for compressed outputs, their sizes.
+
+Usage: bench/convert.py [--runs N] [--scale F] [--cache DIR] [--only CASE]
+  --scale 0.1 makes a corpus a tenth the size, for a quick look.
+"""
+import argparse
+import hashlib
+import os
+import pathlib
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+GIB = 1 << 30
+MIB = 1 << 20
+CORPUS_VERSION = 1
+
+# (name, source, qemu-img arguments, kvm-image arguments, target ratio,
+#  output-size limit as a multiple of qemu-img's or None)
+CASES = [
+    ("stream-vmdk->qcow2", "stream.vmdk", ["-O", "qcow2"], ["-O", "qcow2"], 3.0, None),
+    ("stream-vmdk->raw", "stream.vmdk", ["-O", "raw"], ["-O", "raw"], 3.0, None),
+    ("sparse-vmdk->qcow2", "sparse.vmdk", ["-O", "qcow2"], ["-O", "qcow2"], 1.5, None),
+    ("2gb-sparse-vmdk->qcow2", "split.vmdk", ["-O", "qcow2"], ["-O", "qcow2"], 1.5, None),
+    ("flat-vmdk->qcow2", "flat.vmdk", ["-O", "qcow2"], ["-O", "qcow2"], 1.3, None),
+    ("sparse-vmdk->qcow2 -c", "sparse.vmdk", ["-O", "qcow2", "-c"], ["-O", "qcow2", "-c"], 1.8, 1.02),
+    ("sparse-vmdk->qcow2 -c (qemu -m 16 -W)", "sparse.vmdk",
+     ["-O", "qcow2", "-c", "-m", "16", "-W"], ["-O", "qcow2", "-c"], 1.3, 1.02),
+    ("raw->stream-vmdk", "disk.raw", ["-O", "vmdk", "-o", "subformat=streamOptimized"],
+     ["-O", "vmdk", "-o", "subformat=streamOptimized"], 3.0, 1.02),
+]
+RSS_LIMIT_MIB = 64
+
+
+def regions(virtual_size):
+    """(offset, length, kind) of the corpus: about 3/8 of the disk written,
+    in runs of 1 to 63 MiB with holes between them."""
+    rng = random.Random(20261128)
+    kinds = ["text", "binary", "random", "zero"]
+    out, offset = [], 16 * MIB
+    while True:
+        length = rng.randrange(1, 64) * MIB
+        if offset + length > virtual_size - 16 * MIB:
+            return out
+        out.append((offset, length, kinds[rng.randrange(len(kinds))]))
+        # Holes average 5/3 of the data before them: 3 GiB of 8 written.
+        offset += length + rng.randrange(0, length * 10 // 3 // MIB + 1) * MIB
+
+
+def block(kind, seed):
+    """One MiB of data of the given kind; the same for the same seed."""
+    rng = random.Random(seed)
+    if kind == "zero":
+        return bytes(MIB)
+    if kind == "random":
+        return rng.randbytes(MIB)
+    if kind == "text":
+        words = [rng.choice(["kvm", "guest", "disk", "the", "vmware", "cluster", "grain",
+                             "convert", "qemu", "data", "host", "image", "byte", "of"])
+                 for _ in range(2000)]
+        text = (" ".join(words) + "\n").encode()
+        return (text * (MIB // len(text) + 1))[:MIB]
+    # binary-like: structured records with some entropy, as executables have
+    record = bytearray()
+    while len(record) < MIB:
+        record += rng.randbytes(16) + bytes(48) + (len(record) & 0xFFFF).to_bytes(4, "little") * 4
+    return bytes(record[:MIB])
+
+
+def make_corpus(cache, virtual_size):
+    raw = cache / "disk.raw"
+    if raw.exists():
+        return raw
+    print(f"making the corpus in {cache} (once)", flush=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    blocks = {kind: [block(kind, i * 7 + len(kind)) for i in range(8)]
+              for kind in ("zero", "random", "text", "binary")}
+    tmp = cache / "disk.raw.tmp"
+    with open(tmp, "wb") as f:
+        f.truncate(virtual_size)
+        for n, (offset, length, kind) in enumerate(regions(virtual_size)):
+            f.seek(offset)
+            for i in range(length // MIB):
+                f.write(blocks[kind][(n + i) % 8])
+    tmp.rename(raw)
+    return raw
+
+
+def make_sources(cache, raw):
+    formats = {
+        "stream.vmdk": ["-O", "vmdk", "-o", "subformat=streamOptimized"],
+        "sparse.vmdk": ["-O", "vmdk", "-o", "subformat=monolithicSparse"],
+        "split.vmdk": ["-O", "vmdk", "-o", "subformat=twoGbMaxExtentSparse"],
+        "flat.vmdk": ["-O", "vmdk", "-o", "subformat=monolithicFlat"],
+    }
+    for name, args in formats.items():
+        if not (cache / name).exists():
+            print(f"making {name} with qemu-img (once)", flush=True)
+            subprocess.run(["qemu-img", "convert", "-f", "raw", *args, raw, cache / name],
+                           check=True)
+
+
+def timed(argv, scratch):
+    """Runs argv under GNU time; returns (seconds, peak RSS in MiB).  A
+    child forked from Python would report Python's own RSS as its peak."""
+    report = scratch / "time.txt"
+    start = time.monotonic()
+    result = subprocess.run(["/usr/bin/time", "-o", report, "-f", "%M",
+                             *[str(a) for a in argv]], stdout=subprocess.DEVNULL)
+    elapsed = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(map(str, argv))} failed")
+    rss = int(report.read_text().split()[-1]) / 1024
+    report.unlink()
+    return elapsed, rss
+
+
+def drop_outputs(folder):
+    for p in folder.iterdir():
+        if p.is_file():
+            p.unlink()
+
+
+def run_case(case, cache, out_dir, kvm_image, runs):
+    name, source, qemu_args, our_args, target, size_limit = case
+    src = cache / source
+    ext = "vmdk" if "vmdk" in our_args else ("raw" if "raw" in our_args else "qcow2")
+    theirs, ours = out_dir / f"qemu.{ext}", out_dir / f"ours.{ext}"
+    times_q, times_k, rss_q, rss_k = [], [], [], []
+    for _ in range(runs):
+        drop_outputs(out_dir)
+        t, m = timed(["qemu-img", "convert", *qemu_args, src, theirs], cache)
+        times_q.append(t)
+        rss_q.append(m)
+        t, m = timed([kvm_image, "convert", "--no-progress", *our_args, src, ours], cache)
+        times_k.append(t)
+        rss_k.append(m)
+    same = subprocess.run(["qemu-img", "compare", "-q", theirs, ours]).returncode == 0
+    size_ratio = ours.stat().st_size / theirs.stat().st_size if size_limit else None
+    ratio = statistics.median(times_q) / statistics.median(times_k)
+    met = ratio >= target and same and max(rss_k) <= RSS_LIMIT_MIB and \
+        (size_limit is None or size_ratio <= size_limit)
+    return {
+        "case": name, "qemu": statistics.median(times_q), "ours": statistics.median(times_k),
+        "ratio": ratio, "target": target, "rss_qemu": max(rss_q), "rss_ours": max(rss_k),
+        "same": same, "size_ratio": size_ratio, "met": met,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--cache", type=pathlib.Path,
+                        default=pathlib.Path(os.environ.get("XDG_CACHE_HOME",
+                                                            pathlib.Path.home() / ".cache"))
+                        / "kvm-bundle" / "bench")
+    parser.add_argument("--build", type=pathlib.Path, default=TOP / "build")
+    parser.add_argument("--only", action="append", help="run only cases whose name has this")
+    args = parser.parse_args()
+
+    kvm_image = args.build / "image-tools" / "cli" / "kvm-image"
+    if not kvm_image.exists():
+        sys.exit(f"bench: {kvm_image} is missing; run make first")
+    key = hashlib.sha256(f"{CORPUS_VERSION} {args.scale}".encode()).hexdigest()[:12]
+    cache = args.cache / f"corpus-{key}"
+    virtual = int(8 * GIB * args.scale) // MIB * MIB
+    raw = make_corpus(cache, virtual)
+    make_sources(cache, raw)
+
+    out_dir = cache / "out"
+    out_dir.mkdir(exist_ok=True)
+    cases = [c for c in CASES if not args.only or any(o in c[0] for o in args.only)]
+    print(f"\n{'case':42} {'qemu-img':>9} {'kvm-image':>9} {'ratio':>6} {'target':>6} "
+          f"{'RSS q/k MiB':>12} {'same':>5} {'size':>6}  met")
+    results = []
+    for case in cases:
+        r = run_case(case, cache, out_dir, kvm_image, args.runs)
+        results.append(r)
+        size = f"{r['size_ratio']:.3f}" if r["size_ratio"] else "-"
+        print(f"{r['case']:42} {r['qemu']:8.2f}s {r['ours']:8.2f}s {r['ratio']:6.2f} "
+              f"{r['target']:6.1f} {r['rss_qemu']:5.0f}/{r['rss_ours']:<6.0f} "
+              f"{'yes' if r['same'] else 'NO':>5} {size:>6}  {'yes' if r['met'] else 'NO'}",
+              flush=True)
+    drop_outputs(out_dir)
+    met = sum(r["met"] for r in results)
+    print(f"\n{met} of {len(results)} targets met ({args.runs} runs each, "
+          f"{os.cpu_count()} CPUs, corpus scale {args.scale})")
+    return 0 if met == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
