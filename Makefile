@@ -9,6 +9,7 @@
 #                        the unit tests and pytest again under ASan+UBSan
 #   make check SANITIZE=1  only the sanitizer build and its tests
 #   make fuzz            run every fuzz target FUZZ_SECONDS (default 600) each
+#   make bench           kvm-image convert against qemu-img convert, side by side
 #   make demo            convert a sample VMware disk it makes
 #   make install DESTDIR=... PREFIX=/usr
 #   make clean
@@ -38,7 +39,7 @@ FUZZ_OPTS := --buildtype=debugoptimized -Dfuzzing=true -Db_sanitize=address,unde
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps check check-plain check-asan check-fuzz fuzz demo install clean
+.PHONY: all deps check check-plain check-asan check-fuzz fuzz bench demo install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -86,6 +87,10 @@ check-fuzz: $(FUZZ_BUILD)/build.ninja
 fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	image-tools/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# kvm-image against qemu-img on a cached 8 GiB corpus; prints the ratios.
+bench: deps all
+	bench/convert.py --build $(BUILD)
 
 demo: deps all
 	scripts/demo $(BUILD)
