@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "strbuf.h"
 
 int cli_common_option(struct cli_common *common, int opt, const char *arg,
 		      const char *command)
@@ -41,6 +42,26 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg,
 		return -1;
 	}
 	return 0;
+}
+
+int cli_parse(int argc, char **argv, const char *short_options,
+	      const struct option *long_options, struct cli_common *common,
+	      int (*handle)(int opt, const char *arg, void *ctx), void *ctx)
+{
+	struct strbuf shorts = STRBUF_INIT;
+	int opt, status = 0;
+
+	strbuf_addf(&shorts, "%s" CLI_COMMON_SHORT_OPTIONS, short_options);
+	while (!status && (opt = getopt_long(argc, argv, shorts.buf, long_options, NULL)) != -1) {
+		int handled = cli_common_option(common, opt, optarg, argv[0]);
+
+		if (handled < 0)
+			status = 1;
+		else if (!handled && handle(opt, optarg, ctx) != 0)
+			status = 1;
+	}
+	strbuf_release(&shorts);
+	return status;
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -44,6 +44,17 @@ struct cli_common {
 int cli_common_option(struct cli_common *common, int opt, const char *arg,
 		      const char *command);
 
+/*
+ * Parses argv with getopt_long: the common options into COMMON, every other
+ * one through HANDLE(opt, optarg, ctx), which returns 0 or, after printing
+ * why, non-zero.  SHORT_OPTIONS are the program's own (the common ones are
+ * added).  Returns 0, or 1 (the usage exit status) after a usage error; the
+ * operands start at argv[optind].
+ */
+int cli_parse(int argc, char **argv, const char *short_options,
+	      const struct option *long_options, struct cli_common *common,
+	      int (*handle)(int opt, const char *arg, void *ctx), void *ctx);
+
 /* Prints "COMMAND: MESSAGE (see COMMAND --help)" and returns the usage
  * exit status, 1. */
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -30,14 +30,32 @@ static const char help[] =
 	"  -q, --quiet                 print nothing but errors\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_ALLOW_EXTERNAL = CLI_OPT_FIRST_PRIVATE };
-
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+struct image_args {
+	const char *format;
+	unsigned flags;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct image_args *args = ctx;
+
+	switch (opt) {
+	case 'f':
+		args->format = arg;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
 
 static void print_json(const char *path, const char *format, const struct kvmi_check_result *res)
 {
@@ -82,34 +100,18 @@ int cmd_check(int argc, char **argv)
 	struct cli_common common = { .progress = PROGRESS_NEVER };
 	struct kvmi_check_result res = { 0 };
 	struct kvm_error err = { 0 };
+	struct image_args args = { 0 };
 	struct kvmi_image *img;
-	const char *format = NULL;
-	unsigned flags = 0;
-	int opt, r, status;
+	int r, status;
 
-	while ((opt = getopt_long(argc, argv, "f:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return CHECK_ERROR;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			format = optarg;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:", long_options, &common, handle_option, &args))
+		return CHECK_ERROR;
 	if (common.help)
 		return print_help(help);
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "give one image");
 
-	img = open_image_or_report(argv[optind], format, flags);
+	img = open_image_or_report(argv[optind], args.format, args.flags);
 	if (!img)
 		return CHECK_ERROR;
 	r = kvmi_check(img, &res, &err);

@@ -22,55 +22,58 @@ static const char help[] =
 	"  -q, --quiet                 print nothing but errors\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_ALLOW_EXTERNAL = CLI_OPT_FIRST_PRIVATE };
-
 static const struct option long_options[] = {
 	{ "a-format", required_argument, NULL, 'f' },
 	{ "b-format", required_argument, NULL, 'F' },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
+struct compare_args {
+	const char *format_a;
+	const char *format_b;
+	unsigned flags;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct compare_args *args = ctx;
+
+	switch (opt) {
+	case 'f':
+		args->format_a = arg;
+		break;
+	case 'F':
+		args->format_b = arg;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	struct cli_common common = { .progress = PROGRESS_NEVER };
-	const char *format_a = NULL, *format_b = NULL;
+	struct compare_args args = { 0 };
 	struct kvmi_image *a = NULL, *b = NULL;
 	struct kvm_error err = { 0 };
 	uint64_t first = 0;
-	unsigned flags = 0;
-	int opt, r, status = COMPARE_ERROR;
+	int r, status = COMPARE_ERROR;
 
-	while ((opt = getopt_long(argc, argv, "f:F:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return COMPARE_ERROR;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			format_a = optarg;
-			break;
-		case 'F':
-			format_b = optarg;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:F:", long_options, &common, handle_option, &args))
+		return COMPARE_ERROR;
 	if (common.help)
 		return print_help(help);
 	if (argc - optind != 2) {
 		cli_usage_error(argv[0], "give two images");
 		return COMPARE_ERROR;
 	}
-	a = open_image_or_report(argv[optind], format_a, flags);
+	a = open_image_or_report(argv[optind], args.format_a, args.flags);
 	if (a)
-		b = open_image_or_report(argv[optind + 1], format_b, flags);
+		b = open_image_or_report(argv[optind + 1], args.format_b, args.flags);
 	if (!b)
 		goto out;
 	r = kvmi_compare(a, b, &first, &err);

@@ -32,7 +32,7 @@ static const char help[] =
 	"  -v, --verbose               say what is done\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_FORCE = CLI_OPT_FIRST_PRIVATE, OPT_ALLOW_EXTERNAL };
+enum { OPT_FORCE = OPT_FIRST_COMMAND };
 
 static const struct option long_options[] = {
 	{ "source-format", required_argument, NULL, 'f' },
@@ -41,10 +41,50 @@ static const struct option long_options[] = {
 	{ "compress", no_argument, NULL, 'c' },
 	{ "threads", required_argument, NULL, 'm' },
 	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+struct convert_args {
+	struct kvmi_convert_options opts;
+	const char *src_format;
+	unsigned flags;
+	const char *command;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct convert_args *args = ctx;
+	char *end;
+
+	switch (opt) {
+	case 'f':
+		args->src_format = arg;
+		break;
+	case 'O':
+		args->opts.out.format = arg;
+		break;
+	case 'o':
+		args->opts.out.options = arg;
+		break;
+	case 'c':
+		args->opts.out.compress = true;
+		break;
+	case 'm':
+		args->opts.threads = (int)strtol(arg, &end, 10);
+		if (*end || args->opts.threads < 1 || args->opts.threads > 64)
+			return cli_usage_error(args->command, "--threads takes a number from 1 to 64");
+		break;
+	case OPT_FORCE:
+		args->opts.out.replace = true;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
 
 /* vm.vmdk -> vm.qcow2 beside it; the suffix is the output format's name. */
 static void default_target(const char *src, const char *format, struct strbuf *dst)
@@ -67,75 +107,41 @@ static void show_progress(void *opaque, uint64_t done, uint64_t total)
 
 int cmd_convert(int argc, char **argv)
 {
-	struct kvmi_convert_options opts = { .out.format = "qcow2" };
+	struct convert_args args = { .opts.out.format = "qcow2", .command = argv[0] };
+	struct kvmi_convert_options *opts = &args.opts;
 	struct cli_common common = { .progress = PROGRESS_AUTO };
-	const char *src_format = NULL;
 	struct strbuf dst = STRBUF_INIT;
 	struct kvm_error err = { 0 };
 	struct kvmi_image *src = NULL;
 	struct progress bar;
-	unsigned flags = 0;
-	int opt, status = EXIT_FAILURE_GENERIC;
-	char *end;
+	int status = EXIT_FAILURE_GENERIC;
 
-	while ((opt = getopt_long(argc, argv, "f:O:o:cm:" CLI_COMMON_SHORT_OPTIONS,
-				  long_options, NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return EXIT_FAILURE_GENERIC;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			src_format = optarg;
-			break;
-		case 'O':
-			opts.out.format = optarg;
-			break;
-		case 'o':
-			opts.out.options = optarg;
-			break;
-		case 'c':
-			opts.out.compress = true;
-			break;
-		case 'm':
-			opts.threads = (int)strtol(optarg, &end, 10);
-			if (*end || opts.threads < 1 || opts.threads > 64)
-				return cli_usage_error(argv[0], "--threads takes a number from 1 to 64");
-			break;
-		case OPT_FORCE:
-			opts.out.replace = true;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:O:o:cm:", long_options, &common, handle_option, &args))
+		return EXIT_FAILURE_GENERIC;
 	if (common.help)
 		return print_help(help);
 	if (common.json)
 		return cli_usage_error(argv[0], "convert has no JSON output");
 	if (optind == argc || argc - optind > 2)
 		return cli_usage_error(argv[0], "give a source image and at most one target");
-	if (!kvmi_format_writable(opts.out.format))
-		return cli_usage_error(argv[0], "cannot write format '%s'", opts.out.format);
+	if (!kvmi_format_writable(opts->out.format))
+		return cli_usage_error(argv[0], "cannot write format '%s'", opts->out.format);
 
 	if (argc - optind == 2)
 		strbuf_addstr(&dst, argv[optind + 1]);
 	else
-		default_target(argv[optind], opts.out.format, &dst);
+		default_target(argv[optind], opts->out.format, &dst);
 
-	src = open_image_or_report(argv[optind], src_format, flags);
+	src = open_image_or_report(argv[optind], args.src_format, args.flags);
 	if (!src)
 		goto out;
 	log_verbose("converting %s (%s) to %s (%s)", argv[optind], kvmi_format(src), dst.buf,
-		    opts.out.format);
+		    opts->out.format);
 	progress_start(&bar, log_get_level() == LOG_LEVEL_QUIET ? PROGRESS_NEVER : common.progress,
 		       stderr, "Converting", 0);
-	opts.progress = show_progress;
-	opts.progress_opaque = &bar;
-	if (kvmi_convert(src, dst.buf, &opts, &err) < 0) {
+	opts->progress = show_progress;
+	opts->progress_opaque = &bar;
+	if (kvmi_convert(src, dst.buf, opts, &err) < 0) {
 		progress_finish(&bar);
 		report_error(&err);
 		goto out;

@@ -19,7 +19,7 @@ static const char help_head[] =
 	"  -q, --quiet           print errors only\n"
 	"  -h, --help            show this help\n";
 
-enum { OPT_FORCE = CLI_OPT_FIRST_PRIVATE };
+enum { OPT_FORCE = OPT_FIRST_COMMAND };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -28,6 +28,24 @@ static const struct option long_options[] = {
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct kvmi_create_options *opts = ctx;
+
+	switch (opt) {
+	case 'f':
+		opts->format = arg;
+		break;
+	case 'o':
+		opts->options = arg;
+		break;
+	case OPT_FORCE:
+		opts->replace = true;
+		break;
+	}
+	return 0;
+}
 
 static int print_create_help(void)
 {
@@ -48,28 +66,9 @@ int cmd_create(int argc, char **argv)
 	struct cli_common common = { .progress = PROGRESS_NEVER };
 	struct kvm_error err = { 0 };
 	uint64_t size;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "f:o:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return EXIT_FAILURE_GENERIC;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			opts.format = optarg;
-			break;
-		case 'o':
-			opts.options = optarg;
-			break;
-		case OPT_FORCE:
-			opts.replace = true;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:o:", long_options, &common, handle_option, &opts))
+		return EXIT_FAILURE_GENERIC;
 	if (common.help)
 		return print_create_help();
 	if (argc - optind != 2)

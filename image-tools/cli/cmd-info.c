@@ -19,15 +19,39 @@ static const char help[] =
 	"      --allow-external-files  follow files named outside the image's folder\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_BACKING_CHAIN = CLI_OPT_FIRST_PRIVATE, OPT_ALLOW_EXTERNAL };
+enum { OPT_BACKING_CHAIN = OPT_FIRST_COMMAND };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+struct info_args {
+	const char *format;
+	unsigned flags;
+	bool chain;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct info_args *args = ctx;
+
+	switch (opt) {
+	case 'f':
+		args->format = arg;
+		break;
+	case OPT_BACKING_CHAIN:
+		args->chain = true;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
 
 static void print_value(struct json_object *value, int indent);
 
@@ -107,47 +131,27 @@ int cmd_info(int argc, char **argv)
 	struct cli_common common = { .progress = PROGRESS_NEVER };
 	struct json_object *info = NULL;
 	struct kvm_error err = { 0 };
+	struct info_args args = { 0 };
 	struct kvmi_image *img;
-	const char *format = NULL;
-	bool chain = false;
-	unsigned flags = 0;
-	int opt, status = EXIT_FAILURE_GENERIC;
+	int status = EXIT_FAILURE_GENERIC;
 
-	while ((opt = getopt_long(argc, argv, "f:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return EXIT_FAILURE_GENERIC;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			format = optarg;
-			break;
-		case OPT_BACKING_CHAIN:
-			chain = true;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:", long_options, &common, handle_option, &args))
+		return EXIT_FAILURE_GENERIC;
 	if (common.help)
 		return print_help(help);
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "give one image");
 
-	img = open_image_or_report(argv[optind], format, flags);
+	img = open_image_or_report(argv[optind], args.format, args.flags);
 	if (!img)
 		return EXIT_FAILURE_GENERIC;
-	if (kvmi_info(img, chain, &info, &err) < 0) {
+	if (kvmi_info(img, args.chain, &info, &err) < 0) {
 		report_error(&err);
 		goto out;
 	}
 	if (common.json) {
 		json_out_print(stdout, info);
-	} else if (chain) {
+	} else if (args.chain) {
 		for (size_t i = 0; i < json_object_array_length(info); i++) {
 			if (i)
 				printf("\n");

@@ -19,14 +19,32 @@ static const char help[] =
 	"      --allow-external-files  follow files named outside the image's folder\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_ALLOW_EXTERNAL = CLI_OPT_FIRST_PRIVATE };
-
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+struct image_args {
+	const char *format;
+	unsigned flags;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct image_args *args = ctx;
+
+	switch (opt) {
+	case 'f':
+		args->format = arg;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
 
 /* Whether NEXT continues RUN: same kind, and contiguous in the file. */
 static bool continues(const struct kvmi_extent *run, const struct kvmi_extent *next)
@@ -72,29 +90,13 @@ int cmd_map(int argc, char **argv)
 	struct json_object *list = json_object_new_array();
 	struct kvmi_extent run = { 0 }, next;
 	struct kvm_error err = { 0 };
+	struct image_args args = { 0 };
 	struct kvmi_image *img;
-	const char *format = NULL;
-	unsigned flags = 0;
 	uint64_t offset = 0;
-	int opt, status = EXIT_FAILURE_GENERIC;
+	int status = EXIT_FAILURE_GENERIC;
 
-	while ((opt = getopt_long(argc, argv, "f:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			goto out_list;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'f':
-			format = optarg;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "f:", long_options, &common, handle_option, &args))
+		goto out_list;
 	if (common.help) {
 		status = print_help(help);
 		goto out_list;
@@ -103,7 +105,7 @@ int cmd_map(int argc, char **argv)
 		status = cli_usage_error(argv[0], "give one image");
 		goto out_list;
 	}
-	img = open_image_or_report(argv[optind], format, flags);
+	img = open_image_or_report(argv[optind], args.format, args.flags);
 	if (!img)
 		goto out_list;
 	if (!common.json)

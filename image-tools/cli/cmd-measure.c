@@ -21,71 +21,74 @@ static const char help[] =
 	"      --allow-external-files  follow files named outside the image's folder\n"
 	"  -h, --help                  show this help\n";
 
-enum { OPT_ALLOW_EXTERNAL = CLI_OPT_FIRST_PRIVATE };
-
 static const struct option long_options[] = {
 	{ "target-format", required_argument, NULL, 'O' },
 	{ "options", required_argument, NULL, 'o' },
 	{ "compress", no_argument, NULL, 'c' },
 	{ "source-format", required_argument, NULL, 'f' },
 	{ "size", required_argument, NULL, 's' },
-	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL },
+	ALLOW_EXTERNAL_LONG_OPTION,
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
+struct measure_args {
+	struct kvmi_create_options out;
+	const char *src_format;
+	const char *size;
+	unsigned flags;
+};
+
+static int handle_option(int opt, const char *arg, void *ctx)
+{
+	struct measure_args *args = ctx;
+
+	switch (opt) {
+	case 'O':
+		args->out.format = arg;
+		break;
+	case 'o':
+		args->out.options = arg;
+		break;
+	case 'c':
+		args->out.compress = true;
+		break;
+	case 'f':
+		args->src_format = arg;
+		break;
+	case 's':
+		args->size = arg;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
+
 int cmd_measure(int argc, char **argv)
 {
-	struct kvmi_create_options opts = { .format = "qcow2" };
+	struct measure_args args = { .out.format = "qcow2" };
 	struct cli_common common = { .progress = PROGRESS_NEVER };
 	struct kvmi_measure m = { 0 };
 	struct kvm_error err = { 0 };
 	struct kvmi_image *src = NULL;
-	const char *src_format = NULL, *size_text = NULL;
 	uint64_t size = 0;
-	unsigned flags = 0;
-	int opt, status = EXIT_FAILURE_GENERIC;
+	int status = EXIT_FAILURE_GENERIC;
 
-	while ((opt = getopt_long(argc, argv, "O:o:cf:s:" CLI_COMMON_SHORT_OPTIONS, long_options,
-				  NULL)) != -1) {
-		int handled = cli_common_option(&common, opt, optarg, argv[0]);
-
-		if (handled < 0)
-			return EXIT_FAILURE_GENERIC;
-		if (handled)
-			continue;
-		switch (opt) {
-		case 'O':
-			opts.format = optarg;
-			break;
-		case 'o':
-			opts.options = optarg;
-			break;
-		case 'c':
-			opts.compress = true;
-			break;
-		case 'f':
-			src_format = optarg;
-			break;
-		case 's':
-			size_text = optarg;
-			break;
-		case OPT_ALLOW_EXTERNAL:
-			flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-			break;
-		}
-	}
+	if (cli_parse(argc, argv, "O:o:cf:s:", long_options, &common, handle_option, &args))
+		return EXIT_FAILURE_GENERIC;
 	if (common.help)
 		return print_help(help);
-	if ((argc - optind == 1) == (size_text != NULL))
+	if ((argc - optind == 1) == (args.size != NULL))
 		return cli_usage_error(argv[0], "give either a source image or --size");
-	if (size_text && size_parse(size_text, &size, &err) < 0) {
+	if (args.size && size_parse(args.size, &size, &err) < 0) {
 		report_error(&err);
 		return EXIT_FAILURE_GENERIC;
 	}
-	if (!size_text && !(src = open_image_or_report(argv[optind], src_format, flags)))
+	if (!args.size && !(src = open_image_or_report(argv[optind], args.src_format, args.flags)))
 		return EXIT_FAILURE_GENERIC;
-	if (kvmi_measure(src, size, &opts, &m, &err) < 0) {
+	if (kvmi_measure(src, size, &args.out, &m, &err) < 0) {
 		report_error(&err);
 		goto out;
 	}

@@ -11,6 +11,15 @@
 /* Exit statuses besides 0; check and compare add their own. */
 #define EXIT_FAILURE_GENERIC 1
 
+/* --allow-external-files, which every command that opens images takes. */
+enum {
+	OPT_ALLOW_EXTERNAL = CLI_OPT_FIRST_PRIVATE,
+	OPT_FIRST_COMMAND,	/* a command numbers its own options from here */
+};
+
+#define ALLOW_EXTERNAL_LONG_OPTION \
+	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL }
+
 /* Each subcommand: argv[0] is "kvm-image NAME". */
 int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
