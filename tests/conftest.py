@@ -18,6 +18,7 @@ BUILD = pathlib.Path(os.environ.get("KVM_BUILD_DIR", TOP / "build"))
 
 PROGRAMS = {
     "kvm-image": "image-tools/cli/kvm-image",
+    "kvm-run": "qemu-kvm/kvm-run",
     "kvm-ok": "kmod/kvm-ok/kvm-ok",
 }
 
