@@ -66,18 +66,20 @@ check: deps
 	$(MAKE) --no-print-directory check-asan
 endif
 
-# One build's unit tests, then its pytest suites; pytest's summary is last.
+# One build's unit tests, then its pytest suites (with the pytest arguments
+# given second); pytest's summary is last.
 define run-suites
 	ninja -C $(1)
 	meson test -C $(1) --print-errorlogs --num-processes 2
-	KVM_BUILD_DIR=$(CURDIR)/$(1) $(PYTEST) -n $(PYTEST_JOBS) -q -rs tests
+	KVM_BUILD_DIR=$(CURDIR)/$(1) $(PYTEST) -n $(PYTEST_JOBS) -q -rs $(2) tests
 endef
 
 check-plain: $(BUILD)/build.ninja
 	$(call run-suites,$(BUILD))
 
+# Guest boots and module builds run once, in the plain pass.
 check-asan: $(ASAN_BUILD)/build.ninja
-	$(call run-suites,$(ASAN_BUILD))
+	$(call run-suites,$(ASAN_BUILD),-m "not guest")
 
 # Every fuzz target for a short time, under ASan and UBSan.
 check-fuzz: $(FUZZ_BUILD)/build.ninja

@@ -23,6 +23,12 @@ PROGRAMS = {
 }
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "guest: boots guests or builds kernel modules; slow, and exercises little "
+        "of the bundle's C, so the sanitizer pass of make check leaves it out")
+
+
 def program_path(name):
     """The path of one of the bundle's programs."""
     bindir = os.environ.get("KVM_BIN_DIR")

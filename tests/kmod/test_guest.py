@@ -11,6 +11,9 @@ import kvmharness
 from conftest import TOP, program_path
 from kmodbuild import MODULES, build, require_kernel_build_inputs
 
+# Boots guests or builds kernel modules: the sanitizer pass leaves it out.
+pytestmark = pytest.mark.guest
+
 CONFIG = TOP / "kmod" / "config"
 
 
