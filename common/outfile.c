@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +30,17 @@ static _Atomic(char *) cleanup_paths[OUTFILE_MAX_OPEN];
 /* How many names to try before deciding the folder is being flooded. */
 #define OUTFILE_NAME_TRIES 100
 #define OUTFILE_RANDOM_LEN 6
+
+/*
+ * The temporary file of NAME is ".NAME.partial-XXXXXX", so that one left
+ * behind by a process killed with SIGKILL (which no handler sees) says
+ * what it is.  Its writer holds an flock(2) on it until the rename; the
+ * kernel drops the lock when the writer dies, so a later outfile_open()
+ * of NAME can tell a leftover (unlocked) from a file being written
+ * (locked) and remove the leftover.  Where flock(2) does not work,
+ * leftovers stay.
+ */
+#define OUTFILE_PARTIAL ".partial-"
 
 static int register_tmp(char *tmp_path)
 {
@@ -69,6 +82,103 @@ static void fill_random_name(char *p)
 		p[i] = letters[bytes[i] % (sizeof(letters) - 1)];
 }
 
+/* Whether NAME is a temporary file of BASE: ".BASE.partial-XXXXXX". */
+static bool is_partial_of(const char *name, const char *base)
+{
+	size_t base_len = strlen(base), tag_len = strlen(OUTFILE_PARTIAL);
+
+	return name[0] == '.' && strncmp(name + 1, base, base_len) == 0 &&
+	       strncmp(name + 1 + base_len, OUTFILE_PARTIAL, tag_len) == 0 &&
+	       strlen(name + 1 + base_len + tag_len) == OUTFILE_RANDOM_LEN;
+}
+
+/* Removes the temporary files of BASE in DIR whose writer has died. */
+static void remove_leftovers(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (!is_partial_of(e->d_name, base))
+			continue;
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* A file system without flock(2): its leftovers are never removed, as no
+ * lock can tell them from files being written. */
+static bool no_locking(int error)
+{
+	return error == ENOLCK || error == EOPNOTSUPP || error == EINVAL;
+}
+
+/* Whether FD is still the file named PATH. */
+static bool still_named(int fd, const char *path)
+{
+	struct stat by_fd, by_name;
+
+	return fstat(fd, &by_fd) == 0 && lstat(path, &by_name) == 0 &&
+	       by_fd.st_dev == by_name.st_dev && by_fd.st_ino == by_name.st_ino;
+}
+
+/*
+ * Creates and locks a temporary file whose random part is at RANDOM_AT of
+ * TMP.  open(2) rather than mkostemp, so that the new file gets MODE
+ * through the umask and default ACLs exactly as the final file would.
+ * The lock lives on a copy of the descriptor, so that commit can close
+ * the data descriptor (to see the errors of network file systems) and
+ * still hold the lock over the rename.
+ */
+static int create_locked(struct strbuf *tmp, size_t random_at, mode_t mode, int *fd_out,
+			 int *lock_fd_out)
+{
+	for (int tries = 0; tries < OUTFILE_NAME_TRIES; tries++) {
+		int fd, lock_fd, ret;
+
+		fill_random_name(tmp->buf + random_at);
+		fd = open(tmp->buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return -errno;
+		/*
+		 * A concurrent outfile_open() of the same name may take the file
+		 * for a leftover in the moment before it is locked: it then holds
+		 * the lock, or has removed the file.  Either way, another name.
+		 */
+		lock_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (lock_fd >= 0 && (flock(lock_fd, LOCK_EX | LOCK_NB) == 0 || no_locking(errno))) {
+			if (still_named(fd, tmp->buf)) {
+				*fd_out = fd;
+				*lock_fd_out = lock_fd;
+				return 0;
+			}
+			ret = 0;
+		} else {
+			ret = lock_fd < 0 || errno != EWOULDBLOCK ? -errno : 0;
+		}
+		if (lock_fd >= 0)
+			close(lock_fd);
+		close(fd);
+		if (ret == 0)
+			continue;
+		unlink(tmp->buf);
+		return ret;
+	}
+	return -EEXIST;
+}
+
 static int already_exists(const char *path, struct kvm_error *err)
 {
 	return kvm_error_set(err, -EEXIST, "%s: already exists (use --force to replace it)",
@@ -78,13 +188,13 @@ static int already_exists(const char *path, struct kvm_error *err)
 int outfile_open(struct outfile *of, const char *path, bool replace, mode_t mode,
 		 struct kvm_error *err)
 {
-	struct strbuf tmp = STRBUF_INIT;
+	struct strbuf tmp = STRBUF_INIT, dir = STRBUF_INIT;
 	const char *base = path_basename(path);
 	struct stat st;
 	size_t random_at;
-	int fd = -1, slot, ret, tries;
+	int fd = -1, lock_fd = -1, slot, ret;
 
-	*of = (struct outfile){ .fd = -1, .slot = -1, .replace = replace };
+	*of = (struct outfile){ .fd = -1, .lock_fd = -1, .slot = -1, .replace = replace };
 
 	if (!*base)
 		return kvm_error_set(err, -EISDIR, "%s: not a file name", path);
@@ -97,9 +207,13 @@ int outfile_open(struct outfile *of, const char *path, bool replace, mode_t mode
 		return kvm_error_errno(err, -errno, "%s", path);
 	}
 
+	path_dirname(path, &dir);
+	remove_leftovers(dir.buf, base);
+	strbuf_release(&dir);
+
 	/* In the target folder, so that the final rename stays on one file system. */
 	strbuf_add(&tmp, path, (size_t)(base - path));
-	strbuf_addf(&tmp, ".%s.", base);
+	strbuf_addf(&tmp, ".%s" OUTFILE_PARTIAL, base);
 	random_at = tmp.len;
 	for (int i = 0; i < OUTFILE_RANDOM_LEN; i++)
 		strbuf_addch(&tmp, 'X');
@@ -111,23 +225,15 @@ int outfile_open(struct outfile *of, const char *path, bool replace, mode_t mode
 		goto fail;
 	}
 
-	/*
-	 * open(2) rather than mkostemp, so that the new file gets MODE through
-	 * the umask and default ACLs exactly as the final file would.
-	 */
-	for (tries = 0; tries < OUTFILE_NAME_TRIES; tries++) {
-		fill_random_name(tmp.buf + random_at);
-		fd = open(tmp.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		ret = kvm_error_errno(err, -errno, "%s: cannot create a temporary file", path);
+	ret = create_locked(&tmp, random_at, mode, &fd, &lock_fd);
+	if (ret < 0) {
+		ret = kvm_error_errno(err, ret, "%s: cannot create a temporary file", path);
 		goto fail;
 	}
 
 	of->path = xstrdup(path);
 	of->fd = fd;
+	of->lock_fd = lock_fd;
 	of->slot = slot;
 	of->tmp_path = strbuf_detach(&tmp);
 	return 0;
@@ -140,11 +246,15 @@ fail:
 
 static void outfile_free(struct outfile *of)
 {
+	/* Only an opened outfile has one; a zeroed struct says fd 0. */
+	if (of->tmp_path && of->lock_fd >= 0)
+		close(of->lock_fd);
 	free(of->path);
 	free(of->tmp_path);
 	of->path = NULL;
 	of->tmp_path = NULL;
 	of->fd = -1;
+	of->lock_fd = -1;
 	of->slot = -1;
 }
 

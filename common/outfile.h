@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Output that appears under its final name only when complete.  The data
- * goes to a hidden temporary file in the target folder; commit renames it
- * into place, abort (or SIGINT, SIGTERM, SIGHUP) removes it.  An existing
- * file is replaced only when the caller says so (--force).
+ * goes to a hidden temporary file ".NAME.partial-XXXXXX" in the target
+ * folder; commit renames it into place, abort (or SIGINT, SIGTERM, SIGHUP)
+ * removes it.  One left by a writer that died (SIGKILL, a crash) is
+ * removed by the next outfile_open() of NAME.  An existing file is
+ * replaced only when the caller says so (--force).
  */
 #ifndef KVM_OUTFILE_H
 #define KVM_OUTFILE_H
@@ -17,6 +19,7 @@ struct outfile {
 	char *path;		/* the final name */
 	char *tmp_path;		/* where the data goes until commit */
 	int fd;
+	int lock_fd;		/* holds the flock that says "being written" */
 	bool replace;
 	int slot;		/* index in the signal-cleanup table */
 };

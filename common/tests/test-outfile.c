@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,7 +74,7 @@ static void test_commit(void)
 	CHECK_INT(outfile_open(&of, path.buf, false, 0666, &err), 0);
 	CHECK(of.fd >= 0);
 	CHECK(fcntl(of.fd, F_GETFD) & FD_CLOEXEC);
-	CHECK(strncmp(strrchr(of.tmp_path, '/') + 1, ".new.qcow2.", 11) == 0);
+	CHECK(strncmp(strrchr(of.tmp_path, '/') + 1, ".new.qcow2.partial-", 19) == 0);
 	/* Nothing under the final name until commit. */
 	CHECK(access(path.buf, F_OK) < 0);
 	CHECK_INT(count_entries(&hidden), 1);
@@ -245,6 +247,119 @@ static void test_signal(int sig)
 	strbuf_release(&path);
 }
 
+static void touch(const char *name)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd;
+
+	in_dir(&path, name);
+	fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	strbuf_release(&path);
+}
+
+static bool exists(const char *name)
+{
+	struct strbuf path = STRBUF_INIT;
+	bool found;
+
+	in_dir(&path, name);
+	found = access(path.buf, F_OK) == 0;
+	strbuf_release(&path);
+	return found;
+}
+
+static void remove_name(const char *name)
+{
+	struct strbuf path = STRBUF_INIT;
+
+	in_dir(&path, name);
+	unlink(path.buf);
+	strbuf_release(&path);
+}
+
+/* Only the temporary files of the same name whose writer is gone (no
+ * flock held) are removed by the next open. */
+static void test_leftovers(void)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct kvm_error err = { 0 };
+	struct outfile of;
+	int busy, hidden;
+
+	touch(".out.partial-AbC123");
+	touch(".out.partial-Busy00");
+	touch(".out.partial-toolong");
+	touch(".other.partial-AbC123");
+	in_dir(&path, ".out.partial-Busy00");
+	busy = open(path.buf, O_RDONLY);
+	CHECK(flock(busy, LOCK_EX | LOCK_NB) == 0);
+
+	in_dir(&path, "out");
+	CHECK_INT(outfile_open(&of, path.buf, false, 0666, &err), 0);
+	CHECK(!exists(".out.partial-AbC123"));
+	CHECK(exists(".out.partial-Busy00"));
+	CHECK(exists(".out.partial-toolong"));
+	CHECK(exists(".other.partial-AbC123"));
+	/* The new temporary file is locked: another open leaves it alone. */
+	{
+		struct outfile second;
+
+		in_dir(&path, "out");
+		CHECK_INT(outfile_open(&second, path.buf, false, 0666, &err), 0);
+		CHECK(access(of.tmp_path, F_OK) == 0);
+		outfile_abort(&second);
+	}
+	outfile_abort(&of);
+	close(busy);
+	remove_name(".out.partial-Busy00");
+	remove_name(".out.partial-toolong");
+	remove_name(".other.partial-AbC123");
+	CHECK_INT(count_entries(&hidden), 0);
+	strbuf_release(&path);
+}
+
+/* What SIGKILL leaves is named as partial, and the next run removes it. */
+static void test_killed_writer(void)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct kvm_error err = { 0 };
+	struct outfile of;
+	int ready[2], status, hidden;
+	pid_t pid;
+	char c;
+
+	in_dir(&path, "killed.qcow2");
+	CHECK(pipe(ready) == 0);
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		if (outfile_open(&of, path.buf, false, 0666, &err) < 0)
+			_exit(1);
+		write_all(of.fd, "partial");
+		write_all(ready[1], "r");
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK_INT(count_entries(&hidden), 1);
+	CHECK_INT(hidden, 1);
+
+	CHECK_INT(outfile_open(&of, path.buf, false, 0666, &err), 0);
+	CHECK_INT(count_entries(&hidden), 1);
+	write_all(of.fd, "whole");
+	CHECK_INT(outfile_commit(&of, &err), 0);
+	CHECK_INT(count_entries(&hidden), 1);
+	CHECK_INT(hidden, 0);
+	unlink(path.buf);
+	strbuf_release(&path);
+}
+
 int main(void)
 {
 	umask(027);
@@ -257,6 +372,8 @@ int main(void)
 	test_existing();
 	test_abort();
 	test_many();
+	test_leftovers();
+	test_killed_writer();
 	test_signal(SIGTERM);
 	test_signal(SIGINT);
 	test_signal(SIGHUP);

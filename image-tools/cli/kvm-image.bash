@@ -6,13 +6,30 @@ _kvm_image()
 	local cur prev words cword
 	_init_completion -s || return
 
-	local commands="convert info check compare create map measure"
+	local commands="convert info check compare create map measure import"
 	local formats="qcow2 vmdk raw"
 	local writable="qcow2 vmdk raw"
 
 	if ((cword == 1)); then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
+	fi
+
+	if [[ ${words[1]} == import ]]; then
+		case $prev in
+		-o | --output)
+			_filedir -d
+			return
+			;;
+		-O | --format)
+			COMPREPLY=($(compgen -W "qcow2 raw" -- "$cur"))
+			return
+			;;
+		--virtio-win)
+			_filedir iso
+			return
+			;;
+		esac
 	fi
 
 	case $prev in
@@ -48,6 +65,10 @@ _kvm_image()
 		opts="--format --options --force --quiet --help" ;;
 	map)
 		opts="--format --output= --allow-external-files --help" ;;
+	import)
+		opts="--output --format --flatten --keep-chain --fix-guest --virtio-win --force
+		      --allow-external-files --threads --progress --no-progress --quiet --verbose
+		      --help" ;;
 	measure)
 		opts="--target-format --options --compress --source-format --size --output=
 		      --allow-external-files --help" ;;

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "create", cmd_create, "create an empty image" },
 	{ "map", cmd_map, "show where the data of an image lies" },
 	{ "measure", cmd_measure, "tell how much space a converted image needs" },
+	{ "import", cmd_import, "make a KVM guest of a VMware OVA, OVF or VMX" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

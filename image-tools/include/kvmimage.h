@@ -39,6 +39,15 @@ enum kvmi_open_flags {
 struct kvmi_open_options {
 	const char *format;	/* a driver name; NULL probes the file */
 	unsigned flags;		/* enum kvmi_open_flags */
+	/* An image that is a byte range of the file (a disk inside an OVA,
+	 * an uncompressed tar): WINDOW_LENGTH bytes from WINDOW_OFFSET.  Both
+	 * 0: the whole file. */
+	uint64_t window_offset;
+	uint64_t window_length;
+	/* What messages call a windowed image ("vm.ova/disk1.vmdk"; NULL: the
+	 * path).  Files it names are looked up beside that name, so an image
+	 * inside an OVA cannot name extents or parents. */
+	const char *name;
 };
 
 KVMI_EXPORT int kvmi_open(const char *path, const struct kvmi_open_options *opts,

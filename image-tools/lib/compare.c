@@ -49,8 +49,10 @@ int kvmi_compare(struct kvmi_image *a, struct kvmi_image *b, uint64_t *first_dif
 	}
 	while (offset < size) {
 		uint64_t run_a, run_b, len = size - offset < COMPARE_CHUNK ? size - offset : COMPARE_CHUNK;
-		int zero_a = known_zero(a, offset, len, &run_a, err);
-		int zero_b = zero_a < 0 ? zero_a : known_zero(b, offset, len, &run_b, err);
+		/* Runs of zeros are skipped whole, not a chunk at a time, so that
+		 * a sparse petabyte costs its map, not its size. */
+		int zero_a = known_zero(a, offset, size - offset, &run_a, err);
+		int zero_b = zero_a < 0 ? zero_a : known_zero(b, offset, size - offset, &run_b, err);
 
 		if (zero_b < 0) {
 			r = zero_b;

@@ -28,6 +28,12 @@
  * sparse image is not read in big useless pieces. */
 #define CHUNK_BYTES (1u << 20)
 #define MAX_THREADS 64
+/* The buffers of all slots together stay within this, so that the memory
+ * a conversion takes does not grow with the number of CPUs. */
+#define SLOTS_BUDGET (64u << 20)
+/* Workers read, inflate and deflate with heap buffers: a small stack is
+ * plenty, and keeps many of them within a modest address space. */
+#define WORKER_STACK_BYTES (2u << 20)
 
 struct slot {
 	uint64_t seq;
@@ -241,17 +247,105 @@ static void drain(struct pipeline *p, const struct kvmi_convert_options *opts,
 	}
 }
 
+/*
+ * The plain data the source maps onto each of its files.  A valid image
+ * maps a byte of a file to at most one guest byte; tables that map the
+ * same clusters again and again would let a small file take time and
+ * output space out of all proportion to its size.  Files are told apart
+ * by name, so that extents naming one file share its budget; the slack
+ * allows for a last cluster the file holds only in part.
+ */
+#define FILE_MAPPING_SLACK (2u << 20)
+
+struct file_mapping {
+	const char *file;
+	uint64_t mapped;
+	uint64_t size;
+};
+
+struct mapping_budget {
+	struct file_mapping *files;
+	size_t n_files;
+};
+
+/* The size of a file the source's data lies in: as it was opened for a
+ * layer of the chain, else (extents, data files) as it is now. */
+static int mapped_file_size(struct kvmi_image *src, const char *file, uint64_t *size,
+			    struct kvm_error *err)
+{
+	struct stat st;
+
+	for (struct kvmi_image *layer = src; layer; layer = layer->backing) {
+		if (strcmp(layer->path, file) == 0) {
+			*size = layer->file_size;
+			return 0;
+		}
+	}
+	if (stat(file, &st) < 0)
+		return kvm_error_errno(err, -errno, "%s", file);
+	/* A block device's size is not in st_size; nothing to hold it to. */
+	*size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX / 2;
+	return 0;
+}
+
+static int account_plain_data(struct kvmi_image *src, struct mapping_budget *b,
+			      const struct kvmi_extent *e, struct kvm_error *err)
+{
+	struct file_mapping *f = NULL;
+	uint64_t size = 0;
+	int r;
+
+	for (size_t i = 0; i < b->n_files && !f; i++)
+		if (strcmp(b->files[i].file, e->file) == 0)
+			f = &b->files[i];
+	if (!f) {
+		r = mapped_file_size(src, e->file, &size, err);
+		if (r < 0)
+			return r;
+		b->files = xrealloc(b->files, (b->n_files + 1) * sizeof(*b->files));
+		f = &b->files[b->n_files++];
+		*f = (struct file_mapping){ .file = e->file, .size = size };
+	}
+	f->mapped += e->length;
+	if (f->mapped > f->size + FILE_MAPPING_SLACK)
+		return kvm_error_set(err, -EINVAL,
+				     "%s: maps more than its %llu bytes of data (its tables use clusters more than once)",
+				     e->file, (unsigned long long)f->size);
+	return 0;
+}
+
 /* The bytes of the chunks that hold data: the work progress counts. */
 static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t *total,
 			     struct kvm_error *err)
 {
-	uint64_t scan = 0, offset;
-	size_t len;
-	int r;
+	struct mapping_budget budget = { NULL, 0 };
+	uint64_t scan = 0, counted_end = 0;
+	int r = 0;
 
 	*total = 0;
-	while ((r = next_data_chunk(src, chunk_len, &scan, &offset, &len, err)) > 0)
-		*total += len;
+	while (scan < src->size) {
+		struct kvmi_extent e;
+		uint64_t chunk;
+
+		r = kvmi_block_status(src, scan, src->size - scan, &e, err);
+		if (r < 0)
+			break;
+		if (e.data && e.file && e.file_offset >= 0) {
+			r = account_plain_data(src, &budget, &e, err);
+			if (r < 0)
+				break;
+		}
+		/* Each chunk that holds data counts once, whole. */
+		chunk = scan - scan % chunk_len;
+		if (chunk < counted_end)
+			chunk = counted_end;
+		for (; e.data && chunk < scan + e.length; chunk += chunk_len) {
+			*total += src->size - chunk < chunk_len ? src->size - chunk : chunk_len;
+			counted_end = chunk + chunk_len;
+		}
+		scan += e.length;
+	}
+	free(budget.files);
 	return r;
 }
 
@@ -269,7 +363,8 @@ static int slots_alloc(struct pipeline *p, size_t n, struct kvm_error *err)
 		s->compressed_len = calloc(p->grains_per_chunk, sizeof(*s->compressed_len));
 		s->zero = calloc(p->grains_per_chunk, sizeof(*s->zero));
 		if (!s->data || (bound && !s->compressed) || !s->compressed_len || !s->zero)
-			return kvm_error_set(err, -ENOMEM, "out of memory for conversion buffers");
+			return kvm_error_set(err, -ENOMEM, "%s: out of memory for conversion buffers",
+					     p->w->path);
 	}
 	return 0;
 }
@@ -294,8 +389,9 @@ static int thread_count(const struct kvmi_convert_options *opts)
 	return n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
-/* Converting an image onto itself (or a layer below it) would destroy the
- * source even with --force: refuse before anything is written. */
+/* Converting an image onto itself (or a layer below it, or a file one
+ * reads: an extent, a data file) would destroy the source even with
+ * --force: refuse before anything is written. */
 static int refuse_source_as_target(struct kvmi_image *src, const char *path,
 				   struct kvm_error *err)
 {
@@ -303,12 +399,28 @@ static int refuse_source_as_target(struct kvmi_image *src, const char *path,
 
 	if (stat(path, &target) < 0)
 		return 0;
-	for (struct kvmi_image *img = src; img; img = img->backing)
+	for (struct kvmi_image *img = src; img; img = img->backing) {
 		if (fstat(img->fd, &layer) == 0 && layer.st_dev == target.st_dev &&
 		    layer.st_ino == target.st_ino)
 			return kvm_error_set(err, -EINVAL, "%s: is the source image %s; it is never overwritten",
 					     path, img->path);
+		for (size_t i = 0; i < img->n_named; i++)
+			if (img->named[i].dev == target.st_dev && img->named[i].ino == target.st_ino)
+				return kvm_error_set(err, -EINVAL,
+						     "%s: is a file the source image %s reads; it is never overwritten",
+						     path, img->path);
+	}
 	return 0;
+}
+
+/* The workers whose 2 slots each (and 2 more) fit in SLOTS_BUDGET. */
+static int threads_within_budget(const struct pipeline *p, int wanted)
+{
+	size_t per_grain = p->w->grain + (p->w->compress ? p->w->compress_bound : 0);
+	size_t slots = SLOTS_BUDGET / (p->grains_per_chunk * per_grain);
+	int most = slots >= 4 ? (int)((slots - 2) / 2) : 1;
+
+	return wanted < most ? wanted : most;
 }
 
 int kvmi_convert(struct kvmi_image *src, const char *path,
@@ -316,7 +428,8 @@ int kvmi_convert(struct kvmi_image *src, const char *path,
 {
 	struct pipeline p = { .src = src };
 	pthread_t threads[MAX_THREADS];
-	int n_threads = thread_count(opts), started = 0, r;
+	int n_threads, started = 0, r;
+	pthread_attr_t attr;
 	uint64_t total;
 
 	r = refuse_source_as_target(src, path, err);
@@ -331,6 +444,7 @@ int kvmi_convert(struct kvmi_image *src, const char *path,
 	r = count_data_chunks(src, p.chunk_len, &total, err);
 	if (r < 0)
 		goto out_writer;
+	n_threads = threads_within_budget(&p, thread_count(opts));
 	r = slots_alloc(&p, 2 * (size_t)n_threads + 2, err);
 	if (r < 0)
 		goto out_slots;
@@ -338,18 +452,26 @@ int kvmi_convert(struct kvmi_image *src, const char *path,
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.slot_free, NULL);
 	pthread_cond_init(&p.slot_ready, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
 	for (; started < n_threads; started++) {
-		r = -pthread_create(&threads[started], NULL, worker, &p);
+		r = -pthread_create(&threads[started], &attr, worker, &p);
+		/* Fewer workers than asked for only make it slower. */
+		if (r < 0 && started > 0) {
+			r = 0;
+			break;
+		}
 		if (r < 0) {
 			struct kvm_error e;
 
-			kvm_error_errno(&e, r, "cannot start a conversion thread");
+			kvm_error_errno(&e, r, "%s: cannot start a conversion thread", path);
 			pthread_mutex_lock(&p.lock);
 			pipeline_fail(&p, &e);
 			pthread_mutex_unlock(&p.lock);
 			break;
 		}
 	}
+	pthread_attr_destroy(&attr);
 	if (started > 0)
 		drain(&p, opts, total);
 	for (int i = 0; i < started; i++)

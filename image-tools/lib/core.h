@@ -19,4 +19,11 @@ int writer_commit(struct image_writer *w, struct kvm_error *err);
 /* Removes everything written and frees W; accepts NULL. */
 void writer_abort(struct image_writer *w);
 
+/* Makes FD stand for LENGTH bytes of its file from OFFSET in every read of
+ * io.c, until io_window_remove(FD); NAME is for the error. */
+int io_window_add(int fd, uint64_t offset, uint64_t length, const char *name,
+		  struct kvm_error *err);
+void io_window_remove(int fd);
+bool io_window_of(int fd, uint64_t *offset, uint64_t *length);
+
 #endif

@@ -26,6 +26,12 @@
 #define IMAGE_MAX_CHAIN_DEPTH 64		/* backing files / parents */
 #define IMAGE_MAX_VIRTUAL_SIZE (1ull << 55)	/* 32 PiB */
 
+/* A file, told apart from others by its device and inode. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 /* An open image, as a driver sees it. */
 struct kvmi_image {
 	const struct image_driver *drv;
@@ -45,6 +51,11 @@ struct kvmi_image {
 
 	/* Opened by the core after the driver's open, from backing_name. */
 	struct kvmi_image *backing;
+
+	/* The files image_open_named() opened for it (extents, data files):
+	 * a conversion never writes over one. */
+	struct file_id *named;
+	size_t n_named;
 };
 
 enum block_kind {

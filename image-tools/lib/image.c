@@ -29,6 +29,28 @@ static int open_layer(const char *path, int fd, const char *format, unsigned fla
 		      int depth, struct chain_seen *seen, struct kvmi_image **out,
 		      struct kvm_error *err);
 
+/*
+ * Files an image names are opened with O_NONBLOCK, so that a FIFO in its
+ * folder is refused as not a regular file instead of blocking the open
+ * for ever; regular files and block devices read the same either way.
+ */
+#define NAMED_OPEN_FLAGS (O_RDONLY | O_NONBLOCK)
+
+/* No real image names a file with a longer name (qcow2 caps its backing
+ * name at 1023 bytes); a longer one would not fit in an error message. */
+#define MAX_NAMED_FILE_LEN 1023
+
+static int check_name_length(const struct kvmi_image *img, const char *name,
+			     struct kvm_error *err)
+{
+	size_t len = strlen(name);
+
+	if (len > MAX_NAMED_FILE_LEN)
+		return kvm_error_set(err, -ENAMETOOLONG, "%s: names a file of %zu bytes, more than %d",
+				     img->path, len, MAX_NAMED_FILE_LEN);
+	return 0;
+}
+
 static int file_size_of(int fd, const struct stat *st, const char *path, uint64_t *size,
 			struct kvm_error *err)
 {
@@ -55,15 +77,18 @@ static int open_backing(struct kvmi_image *img, struct chain_seen *seen, struct 
 	if (img->depth + 1 > IMAGE_MAX_CHAIN_DEPTH)
 		return kvm_error_set(err, -ELOOP, "%s: backing chain is deeper than %d images",
 				     img->path, IMAGE_MAX_CHAIN_DEPTH);
+	r = check_name_length(img, img->backing_name, err);
+	if (r < 0)
+		return r;
 	if (img->flags & KVMI_OPEN_ALLOW_EXTERNAL && !path_has_protocol(img->backing_name)) {
 		if (img->backing_name[0] != '/')
 			strbuf_addf(&path, "%s/", img->dir);
 		strbuf_addstr(&path, img->backing_name);
-		fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+		fd = open(path.buf, NAMED_OPEN_FLAGS | O_CLOEXEC);
 		if (fd < 0)
 			fd = kvm_error_errno(err, -errno, "%s", path.buf);
 	} else {
-		fd = path_open_beneath(img->dir, img->backing_name, O_RDONLY, err);
+		fd = path_open_beneath(img->dir, img->backing_name, NAMED_OPEN_FLAGS, err);
 		if (strcmp(img->dir, ".") != 0)
 			strbuf_addf(&path, "%s/", img->dir);
 		strbuf_addstr(&path, img->backing_name);
@@ -90,8 +115,9 @@ static int open_layer(const char *path, int fd, const char *format, unsigned fla
 	struct kvmi_image *img;
 	struct strbuf dir = STRBUF_INIT;
 	uint8_t head[PROBE_BYTES];
+	uint64_t window_offset, window_length;
 	struct stat st;
-	ssize_t n;
+	size_t n;
 	int r;
 
 	*out = NULL;
@@ -110,6 +136,8 @@ static int open_layer(const char *path, int fd, const char *format, unsigned fla
 	r = file_size_of(fd, &st, path, &img->file_size, err);
 	if (r < 0)
 		goto fail;
+	if (io_window_of(fd, &window_offset, &window_length))
+		img->file_size = window_length;
 	for (int i = 0; i < seen->count; i++) {
 		if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino) {
 			r = kvm_error_set(err, -ELOOP, "%s: backing chain loops back to this file",
@@ -128,12 +156,11 @@ static int open_layer(const char *path, int fd, const char *format, unsigned fla
 			goto fail;
 		}
 	} else {
-		n = pread(fd, head, sizeof(head), 0);
-		if (n < 0) {
-			r = kvm_error_errno(err, -errno, "%s", path);
+		n = img->file_size < sizeof(head) ? (size_t)img->file_size : sizeof(head);
+		r = io_pread_exact(fd, path, head, n, 0, err);
+		if (r < 0)
 			goto fail;
-		}
-		img->drv = driver_probe(head, (size_t)n, path);
+		img->drv = driver_probe(head, n, path);
 	}
 	r = img->drv->open(img, err);
 	if (r < 0)
@@ -155,16 +182,42 @@ fail:
 	return r;
 }
 
+/* An image that is a byte range of FD's file: the range must lie in it. */
+static int open_window(int fd, const char *path, const char *name,
+		       const struct kvmi_open_options *opts, struct kvm_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return kvm_error_errno(err, -errno, "%s", path);
+	if (!S_ISREG(st.st_mode) || opts->window_offset > (uint64_t)st.st_size ||
+	    opts->window_length > (uint64_t)st.st_size - opts->window_offset)
+		return kvm_error_set(err, -EINVAL, "%s: %" PRIu64 " bytes at offset %" PRIu64
+				     " lie past the end of %s", name, opts->window_length,
+				     opts->window_offset, path);
+	return io_window_add(fd, opts->window_offset, opts->window_length, name, err);
+}
+
 int kvmi_open(const char *path, const struct kvmi_open_options *opts,
 	      struct kvmi_image **image, struct kvm_error *err)
 {
 	struct chain_seen seen = { .count = 0 };
+	bool windowed = opts && (opts->window_offset || opts->window_length);
+	const char *name = windowed && opts->name ? opts->name : path;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r;
 
 	*image = NULL;
 	if (fd < 0)
 		return kvm_error_errno(err, -errno, "%s", path);
-	return open_layer(path, fd, opts ? opts->format : NULL, opts ? opts->flags : 0, 0,
+	if (windowed) {
+		r = open_window(fd, path, name, opts, err);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+	}
+	return open_layer(name, fd, opts ? opts->format : NULL, opts ? opts->flags : 0, 0,
 			  &seen, image, err);
 }
 
@@ -176,10 +229,13 @@ void kvmi_close(struct kvmi_image *img)
 	/* A driver whose open failed has freed what it made. */
 	if (img->priv && img->drv->close)
 		img->drv->close(img);
-	if (img->fd >= 0)
+	if (img->fd >= 0) {
+		io_window_remove(img->fd);
 		close(img->fd);
+	}
 	free(img->backing_name);
 	free(img->backing_format);
+	free(img->named);
 	free(img->dir);
 	free(img->path);
 	free(img);
@@ -209,22 +265,29 @@ int image_open_named(struct kvmi_image *img, const char *name, char **resolved,
 		     struct kvm_error *err)
 {
 	struct strbuf path = STRBUF_INIT;
-	int fd;
+	int fd = check_name_length(img, name, err);
+	struct stat st;
 
+	if (fd < 0)
+		return fd;
 	if (img->flags & KVMI_OPEN_ALLOW_EXTERNAL && !path_has_protocol(name)) {
 		if (name[0] != '/' && strcmp(img->dir, ".") != 0)
 			strbuf_addf(&path, "%s/", img->dir);
 		strbuf_addstr(&path, name);
-		fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+		fd = open(path.buf, NAMED_OPEN_FLAGS | O_CLOEXEC);
 		if (fd < 0)
 			fd = kvm_error_errno(err, -errno, "%s: %s", img->path, name);
 	} else {
 		if (strcmp(img->dir, ".") != 0)
 			strbuf_addf(&path, "%s/", img->dir);
 		strbuf_addstr(&path, name);
-		fd = path_open_beneath(img->dir, name, O_RDONLY, err);
+		fd = path_open_beneath(img->dir, name, NAMED_OPEN_FLAGS, err);
 		if (fd < 0)
 			kvm_error_prefix(err, "%s", img->path);
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		img->named = xrealloc(img->named, (img->n_named + 1) * sizeof(*img->named));
+		img->named[img->n_named++] = (struct file_id){ st.st_dev, st.st_ino };
 	}
 	if (fd >= 0 && resolved)
 		*resolved = strbuf_detach(&path);

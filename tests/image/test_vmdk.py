@@ -465,10 +465,18 @@ def test_snapshot_chain(kvm_image, qemu_img, tmp_path):
 
 
 def set_parent_cid(path, cid):
-    data = bytearray(path.read_bytes())
+    """Rewrites the parentCID value of an embedded descriptor.  QEMU writes
+    CIDs without leading zeros, so the new value may be longer; the
+    descriptor's NUL padding gives up the difference, keeping every offset."""
+    data = path.read_bytes()
     start = data.index(b"parentCID=") + len(b"parentCID=")
-    data[start:start + 8] = cid.encode()
-    path.write_bytes(bytes(data))
+    end = data.index(b"\n", start)
+    grown = len(cid) - (end - start)
+    padding = data.index(b"\0" * max(grown, 1), end)
+    data = data[:start] + cid.encode() + data[end:padding] + data[padding + max(grown, 0):]
+    if grown < 0:
+        data = data[:padding + grown] + b"\0" * -grown + data[padding + grown:]
+    path.write_bytes(data)
 
 
 def test_cid_mismatch(kvm_image, qemu_img, tmp_path):

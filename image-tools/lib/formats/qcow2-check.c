@@ -36,6 +36,7 @@ struct check {
 	uint32_t *counts;	/* references, then refcounts */
 	uint64_t nb_clusters;
 	uint8_t *cluster;	/* one cluster of scratch */
+	uint8_t *walked;	/* a bit per cluster: an L2 table of this L1 walked */
 	unsigned n_problems;
 };
 
@@ -191,10 +192,11 @@ static int walk_l1(struct check *c, uint64_t l1_offset, uint64_t l1_size, bool a
 	l1 = malloc(bytes);
 	if (!l1)
 		return kvm_error_set(err, -ENOMEM, "%s: no memory for an L1 table", c->img->path);
+	memset(c->walked, 0, c->nb_clusters / 8 + 1);
 	r = io_pread_exact(c->img->fd, c->img->path, l1, bytes, l1_offset, err);
 	for (uint64_t i = 0; r == 0 && i < l1_size; i++) {
 		uint64_t entry = qcow2_get_be64(l1 + i * 8);
-		uint64_t l2_offset = entry & QCOW2_OFFSET_MASK;
+		uint64_t l2_offset = entry & QCOW2_OFFSET_MASK, index;
 
 		if (!l2_offset)
 			continue;
@@ -214,6 +216,16 @@ static int walk_l1(struct check *c, uint64_t l1_offset, uint64_t l1_size, bool a
 		}
 		if (!table_fits(c, l2_offset, s->cluster_size))
 			continue;
+		/* An L2 table that two entries of one L1 table name is walked
+		 * once: walking it for each would take time without bound. */
+		index = l2_offset >> s->cluster_bits;
+		if (c->walked[index / 8] & (1u << (index % 8))) {
+			if (mode == WALK_COUNT)
+				problem(c, true, "ERROR L2 table 0x%" PRIx64 " is named again by L1 entry %"
+					PRIu64, l2_offset, i);
+			continue;
+		}
+		c->walked[index / 8] |= (uint8_t)(1u << (index % 8));
 		r = io_pread_exact(c->img->fd, c->img->path, c->cluster, s->cluster_size, l2_offset,
 				   err);
 		if (r == 0)
@@ -367,7 +379,8 @@ int qcow2_check(struct kvmi_image *img, struct kvmi_check_result *result,
 				     img->path, c.nb_clusters, QCOW2_CHECK_MAX_CLUSTERS);
 	c.counts = calloc(c.nb_clusters ? c.nb_clusters : 1, sizeof(*c.counts));
 	c.cluster = malloc(s->cluster_size);
-	if (!c.counts || !c.cluster) {
+	c.walked = malloc(c.nb_clusters / 8 + 1);
+	if (!c.counts || !c.cluster || !c.walked) {
 		r = kvm_error_set(err, -ENOMEM, "%s: no memory to check the refcounts", img->path);
 		goto out;
 	}
@@ -391,5 +404,6 @@ out:
 	free(reftable);
 	free(c.counts);
 	free(c.cluster);
+	free(c.walked);
 	return r;
 }

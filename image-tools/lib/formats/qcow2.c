@@ -300,6 +300,69 @@ static int load_l1(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *er
 	return 0;
 }
 
+static bool ranges_overlap(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len)
+{
+	return a < b + b_len && b < a + a_len;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Checks every L2 table the L1 table names, once, at open (offset 0, the
+ * header's, means none).  A table that two L1 entries share, or that is
+ * the L1 or refcount table, lets a small file map a disk whose reading
+ * takes time out of all proportion to the file's size; no valid image
+ * has one.
+ */
+static int check_l2_tables(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *err)
+{
+	uint64_t reftable_bytes = (uint64_t)s->reftable_clusters << s->cluster_bits;
+	uint64_t *tables = malloc(((size_t)s->l1_size ? s->l1_size : 1) * sizeof(*tables));
+	size_t n = 0;
+	int r = 0;
+
+	if (!tables)
+		return kvm_error_set(err, -ENOMEM, "%s: no memory to check the L1 table", img->path);
+	for (uint32_t i = 0; i < s->l1_size && r == 0; i++) {
+		uint64_t table = s->l1[i] & QCOW2_OFFSET_MASK;
+
+		if (table == 0)
+			continue;
+		if (table & (s->cluster_size - 1))
+			r = kvm_error_set(err, -EINVAL, "%s: L2 table offset 0x%" PRIx64 " is not aligned",
+					  img->path, table);
+		else if (table > img->file_size || s->cluster_size > img->file_size - table)
+			r = kvm_error_set(err, -EINVAL,
+					  "%s: L2 table offset 0x%" PRIx64 " is past the end of the file",
+					  img->path, table);
+		else if (ranges_overlap(table, s->cluster_size, s->l1_offset,
+					(uint64_t)s->l1_disk_size * 8))
+			r = kvm_error_set(err, -EINVAL,
+					  "%s: L2 table offset 0x%" PRIx64 " overlaps the L1 table",
+					  img->path, table);
+		else if (ranges_overlap(table, s->cluster_size, s->reftable_offset, reftable_bytes))
+			r = kvm_error_set(err, -EINVAL,
+					  "%s: L2 table offset 0x%" PRIx64 " overlaps the refcount table",
+					  img->path, table);
+		tables[n++] = table;
+	}
+	if (r == 0) {
+		qsort(tables, n, sizeof(*tables), compare_u64);
+		for (size_t i = 1; i < n && r == 0; i++)
+			if (tables[i] == tables[i - 1])
+				r = kvm_error_set(err, -EINVAL,
+						  "%s: L2 table at 0x%" PRIx64 " serves more than one L1 entry",
+						  img->path, tables[i]);
+	}
+	free(tables);
+	return r;
+}
+
 static int open_data_file(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *err)
 {
 	struct stat st;
@@ -400,6 +463,9 @@ static int qcow2_open(struct kvmi_image *img, struct kvm_error *err)
 	r = check_table(img, s, "refcount table", s->reftable_offset,
 			(uint64_t)s->reftable_clusters << s->cluster_bits,
 			QCOW2_MAX_REFTABLE_BYTES, err);
+	if (r < 0)
+		goto fail;
+	r = check_l2_tables(img, s, err);
 	if (r < 0)
 		goto fail;
 	if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
@@ -564,14 +630,7 @@ static int qcow2_map(struct kvmi_image *img, uint64_t offset, uint64_t max_lengt
 		run->length = end - offset;
 		return 0;
 	}
-	if (table_offset & (s->cluster_size - 1))
-		return kvm_error_set(err, -EINVAL, "%s: L2 table offset 0x%" PRIx64 " is not aligned",
-				     img->path, table_offset);
-	if (table_offset > img->file_size || s->cluster_size > img->file_size - table_offset)
-		return kvm_error_set(err, -EINVAL,
-				     "%s: L2 table offset 0x%" PRIx64 " is past the end of the file",
-				     img->path, table_offset);
-
+	/* check_l2_tables() has vetted every table at open. */
 	pthread_mutex_lock(&s->lock);
 	r = l2_table_locked(img, s, table_offset, &table, err);
 	if (r < 0)

@@ -58,6 +58,47 @@ static int check_geometry(struct vmdk_extent *ext, uint64_t grain_sectors,
 	return 0;
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Grain tables that the directory names twice, or that overlap, let a
+ * small file map a disk whose reading takes time out of all proportion to
+ * the file's size; no valid extent has them.  More tables than the file
+ * can hold apart must overlap, which also bounds the copy sorted here.
+ */
+static int check_tables_apart(const struct vmdk_extent *ext, struct kvm_error *err)
+{
+	uint64_t n = 0, *sorted;
+	int r = 0;
+
+	for (uint64_t i = 0; i < ext->gd_entries; i++)
+		n += ext->gd[i] != 0;
+	if (n > ext->file_size / ext->gt_bytes)
+		return kvm_error_set(err, -EINVAL, "%s: grain directory names %llu grain tables, more than the file holds",
+				     ext->path, (unsigned long long)n);
+	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return kvm_error_set(err, -ENOMEM, "%s: out of memory to check the grain directory",
+				     ext->path);
+	n = 0;
+	for (uint64_t i = 0; i < ext->gd_entries; i++)
+		if (ext->gd[i])
+			sorted[n++] = ext->gd[i];
+	qsort(sorted, n, sizeof(*sorted), compare_u64);
+	for (uint64_t i = 1; i < n && r == 0; i++)
+		if (sorted[i] - sorted[i - 1] < ext->gt_bytes)
+			r = kvm_error_set(err, -EINVAL, "%s: grain tables at 0x%llx and 0x%llx overlap",
+					  ext->path, (unsigned long long)sorted[i - 1],
+					  (unsigned long long)sorted[i]);
+	free(sorted);
+	return r;
+}
+
 /* Reads the directory at ext->gd_offset and turns each entry into the
  * byte offset of its grain table, checked against the file. */
 static int load_directory(struct vmdk_extent *ext, struct kvm_error *err)
@@ -108,10 +149,16 @@ static int load_directory(struct vmdk_extent *ext, struct kvm_error *err)
 		if (gt && (gt > ext->file_size || ext->gt_bytes > ext->file_size - gt))
 			r = kvm_error_set(err, -EINVAL, "%s: grain table %llu at 0x%llx is past the end of the file",
 					  ext->path, (unsigned long long)i, (unsigned long long)gt);
+		else if (ext->kind == VMDK_SPARSE_SE && gt < VMDK_SECTOR)
+			r = kvm_error_set(err, -EINVAL, "%s: grain table %llu overlaps the header",
+					  ext->path, (unsigned long long)i);
+		else if (gt && gt < ext->gd_offset + bytes && ext->gd_offset < gt + ext->gt_bytes)
+			r = kvm_error_set(err, -EINVAL, "%s: grain table %llu at 0x%llx overlaps the grain directory",
+					  ext->path, (unsigned long long)i, (unsigned long long)gt);
 		ext->gd[i] = gt;
 	}
 	free(raw);
-	return r;
+	return r < 0 ? r : check_tables_apart(ext, err);
 }
 
 static int read_hosted_header(const struct vmdk_extent *ext, uint8_t *hdr, struct kvm_error *err)

@@ -143,6 +143,9 @@ static int open_extent_file(struct kvmi_image *img, struct vmdk_extent *ext,
 	ext->own_fd = true;
 	if (fstat(ext->fd, &st) < 0)
 		return kvm_error_errno(err, -errno, "%s", ext->path);
+	if (!S_ISREG(st.st_mode))
+		return kvm_error_set(err, -EINVAL, "%s: extent file %s is not a regular file",
+				     img->path, ext->path);
 	ext->file_size = (uint64_t)st.st_size;
 
 	switch (line->type) {
@@ -168,10 +171,17 @@ static int open_extent_file(struct kvmi_image *img, struct vmdk_extent *ext,
 	}
 }
 
+/*
+ * The grain directories of all extents of one image, as loaded.  Each is
+ * capped, but a descriptor may name one large sparse file thousands of
+ * times; real split disks need a few MiB (4096 extents of 2 GiB).
+ */
+#define VMDK_MAX_DIRECTORIES_BYTES (2 * (uint64_t)IMAGE_MAX_TABLE_BYTES)
+
 static int open_extents(struct kvmi_image *img, struct vmdk_image *vi, struct kvm_error *err)
 {
 	const struct vmdk_descriptor *desc = &vi->desc;
-	uint64_t total = 0;
+	uint64_t total = 0, directories = 0;
 
 	if (desc->n_extents == 0)
 		return kvm_error_set(err, -EINVAL, "%s: descriptor names no extents", img->path);
@@ -197,6 +207,10 @@ static int open_extents(struct kvmi_image *img, struct vmdk_image *vi, struct kv
 		r = open_extent_file(img, ext, line, err);
 		if (r < 0)
 			return r;
+		directories += ext->gd_entries * sizeof(*ext->gd);
+		if (directories > VMDK_MAX_DIRECTORIES_BYTES)
+			return kvm_error_set(err, -EFBIG, "%s: the grain directories of its extents take more than %llu bytes",
+					     img->path, (unsigned long long)VMDK_MAX_DIRECTORIES_BYTES);
 	}
 	img->size = total;
 	return 0;
