@@ -37,26 +37,6 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct image_args {
-	const char *format;
-	unsigned flags;
-};
-
-static int handle_option(int opt, const char *arg, void *ctx)
-{
-	struct image_args *args = ctx;
-
-	switch (opt) {
-	case 'f':
-		args->format = arg;
-		break;
-	case OPT_ALLOW_EXTERNAL:
-		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-		break;
-	}
-	return 0;
-}
-
 static void print_json(const char *path, const char *format, const struct kvmi_check_result *res)
 {
 	struct json_object *obj = json_object_new_object();
@@ -104,7 +84,7 @@ int cmd_check(int argc, char **argv)
 	struct kvmi_image *img;
 	int r, status;
 
-	if (cli_parse(argc, argv, "f:", long_options, &common, handle_option, &args))
+	if (cli_parse(argc, argv, "f:", long_options, &common, image_args_option, &args))
 		return CHECK_ERROR;
 	if (common.help)
 		return print_help(help);

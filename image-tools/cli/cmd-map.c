@@ -26,26 +26,6 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct image_args {
-	const char *format;
-	unsigned flags;
-};
-
-static int handle_option(int opt, const char *arg, void *ctx)
-{
-	struct image_args *args = ctx;
-
-	switch (opt) {
-	case 'f':
-		args->format = arg;
-		break;
-	case OPT_ALLOW_EXTERNAL:
-		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
-		break;
-	}
-	return 0;
-}
-
 /* Whether NEXT continues RUN: same kind, and contiguous in the file. */
 static bool continues(const struct kvmi_extent *run, const struct kvmi_extent *next)
 {
@@ -95,7 +75,7 @@ int cmd_map(int argc, char **argv)
 	uint64_t offset = 0;
 	int status = EXIT_FAILURE_GENERIC;
 
-	if (cli_parse(argc, argv, "f:", long_options, &common, handle_option, &args))
+	if (cli_parse(argc, argv, "f:", long_options, &common, image_args_option, &args))
 		goto out_list;
 	if (common.help) {
 		status = print_help(help);

@@ -94,6 +94,21 @@ struct kvmi_image *open_image_or_report(const char *path, const char *format, un
 	return img;
 }
 
+int image_args_option(int opt, const char *arg, void *ctx)
+{
+	struct image_args *args = ctx;
+
+	switch (opt) {
+	case 'f':
+		args->format = arg;
+		break;
+	case OPT_ALLOW_EXTERNAL:
+		args->flags |= KVMI_OPEN_ALLOW_EXTERNAL;
+		break;
+	}
+	return 0;
+}
+
 void report_error(const struct kvm_error *err)
 {
 	log_error("%s", err->message[0] ? err->message : "unknown error");

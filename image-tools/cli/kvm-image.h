@@ -20,6 +20,15 @@ enum {
 #define ALLOW_EXTERNAL_LONG_OPTION \
 	{ "allow-external-files", no_argument, NULL, OPT_ALLOW_EXTERNAL }
 
+/* The options of a command whose only own ones are -f and
+ * --allow-external-files: the cli_parse() handler for them. */
+struct image_args {
+	const char *format;
+	unsigned flags;
+};
+
+int image_args_option(int opt, const char *arg, void *ctx);
+
 /* Each subcommand: argv[0] is "kvm-image NAME". */
 int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
