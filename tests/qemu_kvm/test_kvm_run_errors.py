@@ -29,8 +29,11 @@ def env(tmp_path):
                 KVM_RUN_DATA_DIR=str(TOP / "qemu-kvm"))
 
 
-def swtpm_count():
-    return len(subprocess.run(["pgrep", "-x", "swtpm"], capture_output=True, text=True).stdout.split())
+def swtpm_count(tmp_path):
+    """The swtpm processes this test started: their state and socket lie
+    under its tmp_path.  Other tests running in parallel start their own."""
+    listed = subprocess.run(["pgrep", "-a", "-x", "swtpm"], capture_output=True, text=True).stdout
+    return sum(str(tmp_path) in line for line in listed.splitlines())
 
 
 def test_missing_disk(kvm_run, env, tmp_path):
@@ -95,16 +98,15 @@ def test_without_kvm_it_warns_and_emulates(kvm_run, env):
                            "(kvm-ok says how to fix it)\n")
 
 
-def test_require_kvm_is_an_error_without_kvm(kvm_run, env):
+def test_require_kvm_is_an_error_without_kvm(kvm_run, env, tmp_path):
     if kvm_unusable_reason(kvm_run, env) is None:
         pytest.skip("KVM works on this host: --require-kvm cannot fail here")
-    before = swtpm_count()
     result = run([kvm_run, "--require-kvm", "--profile", "windows-11"], env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("kvm-run: KVM cannot be used: /dev/kvm")
     assert result.stderr.endswith("(kvm-ok says how to fix it)\n")
     assert result.stderr.count("\n") == 1
-    assert swtpm_count() == before
+    assert swtpm_count(tmp_path) == 0
 
 
 TUNSETIFF = 0x400454CA
@@ -136,12 +138,11 @@ def test_busy_tap_device(kvm_run, env, tmp_path):
             stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline() == "held\n"
-            before = swtpm_count()
             result = run(["ip", "netns", "exec", namespace, kvm_run, "--profile", "windows-11",
                           "--accel", "tcg", "--net", "tap=tapbusy"], env=env)
             assert result.returncode == 1
             assert result.stderr == "kvm-run: tapbusy: TAP device in use by another program\n"
-            assert swtpm_count() == before
+            assert swtpm_count(tmp_path) == 0
             missing = run(["ip", "netns", "exec", namespace, kvm_run, "--accel", "tcg",
                            "--net", "tap=tapnone"], env=env)
             assert missing.returncode == 1
@@ -161,11 +162,10 @@ def test_no_swtpm_is_left_when_qemu_fails(kvm_run, env, tmp_path):
     """QEMU refuses the command line after swtpm has started: swtpm stops."""
     require_program("qemu-system-x86_64")
     require_program("swtpm")
-    before = swtpm_count()
     result = run([kvm_run, "--profile", "windows-11", "--accel", "tcg", "--name", "broken",
                   "--console", "serial", "--", "-no-such-option"], env=env,
                  stdin=subprocess.DEVNULL, timeout=120)
     assert result.returncode == 1
     assert "-no-such-option" in result.stderr
-    assert swtpm_count() == before
+    assert swtpm_count(tmp_path) == 0
     assert not (tmp_path / "run" / "kvm-run" / "broken").exists()
