@@ -47,6 +47,12 @@ int kvmi_compare(struct kvmi_image *a, struct kvmi_image *b, uint64_t *first_dif
 		r = kvm_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Comparing reads what both images map, as converting does. */
+	r = image_check_mapping(a, err);
+	if (r >= 0)
+		r = image_check_mapping(b, err);
+	if (r < 0)
+		goto out;
 	while (offset < size) {
 		uint64_t run_a, run_b, len = size - offset < COMPARE_CHUNK ? size - offset : COMPARE_CHUNK;
 		/* Runs of zeros are skipped whole, not a chunk at a time, so that

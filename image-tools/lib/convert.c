@@ -247,73 +247,6 @@ static void drain(struct pipeline *p, const struct kvmi_convert_options *opts,
 	}
 }
 
-/*
- * The plain data the source maps onto each of its files.  A valid image
- * maps a byte of a file to at most one guest byte; tables that map the
- * same clusters again and again would let a small file take time and
- * output space out of all proportion to its size.  Files are told apart
- * by name, so that extents naming one file share its budget; the slack
- * allows for a last cluster the file holds only in part.
- */
-#define FILE_MAPPING_SLACK (2u << 20)
-
-struct file_mapping {
-	const char *file;
-	uint64_t mapped;
-	uint64_t size;
-};
-
-struct mapping_budget {
-	struct file_mapping *files;
-	size_t n_files;
-};
-
-/* The size of a file the source's data lies in: as it was opened for a
- * layer of the chain, else (extents, data files) as it is now. */
-static int mapped_file_size(struct kvmi_image *src, const char *file, uint64_t *size,
-			    struct kvm_error *err)
-{
-	struct stat st;
-
-	for (struct kvmi_image *layer = src; layer; layer = layer->backing) {
-		if (strcmp(layer->path, file) == 0) {
-			*size = layer->file_size;
-			return 0;
-		}
-	}
-	if (stat(file, &st) < 0)
-		return kvm_error_errno(err, -errno, "%s", file);
-	/* A block device's size is not in st_size; nothing to hold it to. */
-	*size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX / 2;
-	return 0;
-}
-
-static int account_plain_data(struct kvmi_image *src, struct mapping_budget *b,
-			      const struct kvmi_extent *e, struct kvm_error *err)
-{
-	struct file_mapping *f = NULL;
-	uint64_t size = 0;
-	int r;
-
-	for (size_t i = 0; i < b->n_files && !f; i++)
-		if (strcmp(b->files[i].file, e->file) == 0)
-			f = &b->files[i];
-	if (!f) {
-		r = mapped_file_size(src, e->file, &size, err);
-		if (r < 0)
-			return r;
-		b->files = xrealloc(b->files, (b->n_files + 1) * sizeof(*b->files));
-		f = &b->files[b->n_files++];
-		*f = (struct file_mapping){ .file = e->file, .size = size };
-	}
-	f->mapped += e->length;
-	if (f->mapped > f->size + FILE_MAPPING_SLACK)
-		return kvm_error_set(err, -EINVAL,
-				     "%s: maps more than its %llu bytes of data (its tables use clusters more than once)",
-				     e->file, (unsigned long long)f->size);
-	return 0;
-}
-
 /* The bytes of the chunks that hold data: the work progress counts. */
 static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t *total,
 			     struct kvm_error *err)
@@ -330,11 +263,9 @@ static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t 
 		r = kvmi_block_status(src, scan, src->size - scan, &e, err);
 		if (r < 0)
 			break;
-		if (e.data && e.file && e.file_offset >= 0) {
-			r = account_plain_data(src, &budget, &e, err);
-			if (r < 0)
-				break;
-		}
+		r = mapping_budget_add(src, &budget, &e, err);
+		if (r < 0)
+			break;
 		/* Each chunk that holds data counts once, whole. */
 		chunk = scan - scan % chunk_len;
 		if (chunk < counted_end)
@@ -345,7 +276,7 @@ static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t 
 		}
 		scan += e.length;
 	}
-	free(budget.files);
+	mapping_budget_release(&budget);
 	return r;
 }
 

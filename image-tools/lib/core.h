@@ -26,4 +26,29 @@ int io_window_add(int fd, uint64_t offset, uint64_t length, const char *name,
 void io_window_remove(int fd);
 bool io_window_of(int fd, uint64_t *offset, uint64_t *length);
 
+/*
+ * The plain data an image maps onto each of its files.  A valid image
+ * maps a byte of a file to at most one guest byte; tables that map the
+ * same clusters again and again would let a small file take time and
+ * output space out of all proportion to its size.
+ */
+struct file_mapping {
+	const char *file;
+	uint64_t mapped;
+	uint64_t size;
+};
+
+struct mapping_budget {
+	struct file_mapping *files;
+	size_t n_files;
+};
+
+/* Counts extent E (when it is plain data) against its file; fails once a
+ * file is mapped more than it holds. */
+int mapping_budget_add(struct kvmi_image *img, struct mapping_budget *b,
+		       const struct kvmi_extent *e, struct kvm_error *err);
+void mapping_budget_release(struct mapping_budget *b);
+/* Walks the whole map of IMG with a budget. */
+int image_check_mapping(struct kvmi_image *img, struct kvm_error *err);
+
 #endif

@@ -552,6 +552,21 @@ def test_overlapping_tables(kvm_image, bases, tmp_path, case):
     assert_refused(kvm_image, image, tmp_path / "out", outcome.format(image=image))
 
 
+@pytest.mark.parametrize("case", ["qcow2-one-cluster-everywhere", "sparse-one-grain-everywhere"])
+def test_compare_refuses_images_that_map_clusters_again(kvm_image, bases, tmp_path, case):
+    """compare reads what both images map, so it holds them to the same
+    budget as convert, before reading anything."""
+    build, driver, outcome = OVERLAP_CASES[case]
+    image = tmp_path / f"{case}.{driver}"
+    image.write_bytes(build(bases))
+    other = tmp_path / "other.raw"
+    other.write_bytes(b"")
+    for a, b in ((image, other), (other, image)):
+        result = kvm_image("compare", a, b, timeout=20)
+        assert result.returncode == 2
+        assert result.stderr == "kvm-image: " + outcome.format(image=image) + "\n"
+
+
 def qcow2_l1_naming_one_table(cluster_bits):
     """One cluster of disk (one L1 entry needed), but an L1 table of a
     whole cluster of entries that all name the same L2 table."""
