@@ -606,10 +606,16 @@ static int read_envelope(struct ovf_state *st, const xmlNode *env, struct kvm_er
 	return read_hardware(st, hw, err);
 }
 
+static void ignore_xml_message(void *context, const char *fmt, ...)
+{
+}
+
 int ovf_parse(const char *text, size_t len, const char *name, struct import_vm *vm,
 	      struct kvm_error *err)
 {
 	struct ovf_state st = { .name = name, .vm = vm };
+	xmlGenericErrorFunc previous_handler;
+	void *previous_context;
 	const xmlError *xerr;
 	xmlDoc *doc;
 	xmlNode *root;
@@ -618,9 +624,16 @@ int ovf_parse(const char *text, size_t len, const char *name, struct import_vm *
 	if (len > INT32_MAX)
 		return kvm_error_set(err, -EFBIG, "%s: descriptor is too large", name);
 	/* No network, no external entities, no DTD: the descriptor is
-	 * untrusted.  libxml2 bounds entity expansion itself. */
+	 * untrusted.  libxml2 bounds entity expansion itself.  Its encoding
+	 * errors ignore XML_PARSE_NOERROR and go to the generic handler, which
+	 * prints: silence it for this thread while parsing, then restore the
+	 * caller's, since a library must not print. */
+	previous_handler = xmlGenericError;
+	previous_context = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, ignore_xml_message);
 	doc = xmlReadMemory(text, (int)len, name, NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlSetGenericErrorFunc(previous_context, previous_handler);
 	if (!doc) {
 		xerr = xmlGetLastError();
 		const char *why = xerr && xerr->message ? xerr->message : "?";
