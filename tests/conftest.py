@@ -73,6 +73,15 @@ def kvm_image():
     return call
 
 
+@pytest.fixture(scope="session")
+def kvm_run():
+    """The path of the built launcher, kvm-run."""
+    path = program_path("kvm-run")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build first with `make`")
+    return path
+
+
 @pytest.fixture
 def qemu_img():
     require_program("qemu-img")

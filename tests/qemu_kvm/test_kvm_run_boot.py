@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import TOP, program_path, require_program
+from conftest import TOP, require_program
 import kvmrun_fixtures as fx
 
 # Boots guests or builds kernel modules: the sanitizer pass leaves it out.
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.guest
 
 # Software emulation on a loaded two-core machine.
 BOOT_TIMEOUT = 180
-
-
-@pytest.fixture(scope="module")
-def kvm_run():
-    path = program_path("kvm-run")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    return path
 
 
 @pytest.fixture(scope="module")

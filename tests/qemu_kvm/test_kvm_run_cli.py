@@ -12,18 +12,10 @@ import pathlib
 
 import pytest
 
-from conftest import TOP, program_path, run
+from conftest import TOP, run
 import kvmrun_fixtures as fx
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
-
-
-@pytest.fixture(scope="session")
-def kvm_run():
-    path = program_path("kvm-run")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    return path
 
 
 @pytest.fixture

@@ -10,16 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import TOP, program_path, require_program, run
+from conftest import TOP, require_program, run
 import kvmrun_fixtures as fx
-
-
-@pytest.fixture(scope="module")
-def kvm_run():
-    path = program_path("kvm-run")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    return path
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ a guest with emulated AMD SVM, where kvm_amd loads, `kvm-run --require-kvm
 with it."""
 import pytest
 
-from conftest import TOP, program_path
+from conftest import TOP
 
 # Boots guests or builds kernel modules: the sanitizer pass leaves it out.
 pytestmark = pytest.mark.guest
@@ -14,17 +14,10 @@ kvmharness = pytest.importorskip(
     "kvmharness", reason="tests/kvmharness.py (the KVM harness of the kmod issue) is not there")
 
 
-@pytest.fixture(scope="module")
-def kvm_run():
-    path = program_path("kvm-run")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    # The guest sees the host's root at the same paths.
-    return path.resolve()
-
-
 def test_require_kvm_boots_the_linux_profile_with_kvm(kvm_run):
     kvmharness.require()
+    # The guest sees the host's root at the same paths.
+    kvm_run = kvm_run.resolve()
     harness = kvmharness.Harness()
     data_dir = TOP.resolve() / "qemu-kvm"
     result = harness.run(f'''
