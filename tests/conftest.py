@@ -37,6 +37,15 @@ def program_path(name):
     return BUILD / PROGRAMS[name]
 
 
+def built_program(name):
+    """The path of one of the bundle's programs; fails the test when it
+    has not been built."""
+    path = program_path(name)
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build first with `make`")
+    return path
+
+
 def build_sanitizer():
     """The sanitizers the build under test was made with ("none" if none)."""
     options = subprocess.run(["meson", "introspect", str(BUILD), "--buildoptions"],
@@ -62,9 +71,7 @@ def require_program(name):
 @pytest.fixture(scope="session")
 def kvm_image():
     """Runs kvm-image with the given arguments; returns CompletedProcess."""
-    path = program_path("kvm-image")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
+    path = built_program("kvm-image")
 
     def call(*args, **kwargs):
         return run([path, *args], **kwargs)
@@ -76,10 +83,13 @@ def kvm_image():
 @pytest.fixture(scope="session")
 def kvm_run():
     """The path of the built launcher, kvm-run."""
-    path = program_path("kvm-run")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    return path
+    return built_program("kvm-run")
+
+
+@pytest.fixture(scope="session")
+def kvm_ok():
+    """The path of the built kvm-ok."""
+    return built_program("kvm-ok")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import kvmharness
-from conftest import TOP, program_path
+from conftest import TOP, built_program
 from kmodbuild import MODULES, build, require_kernel_build_inputs
 
 # Boots guests or builds kernel modules: the sanitizer pass leaves it out.
@@ -25,11 +25,8 @@ def harness():
 
 @pytest.fixture(scope="module")
 def kvm_ok():
-    path = program_path("kvm-ok")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
     # The guest runs it from the host's root, shared at the same path.
-    return path.resolve()
+    return built_program("kvm-ok").resolve()
 
 
 def json_report(result, name):

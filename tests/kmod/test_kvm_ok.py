@@ -7,15 +7,7 @@ import re
 
 import pytest
 
-from conftest import program_path, run
-
-
-@pytest.fixture(scope="module")
-def kvm_ok():
-    path = program_path("kvm-ok")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first with `make`")
-    return path
+from conftest import run
 
 
 def cpu_has_extension():
