@@ -300,6 +300,12 @@ static int rename_noreplace(const char *from, const char *to)
 	return rename(from, to) == 0 ? 0 : -errno;
 }
 
+void outfile_start_writeback(struct outfile *of)
+{
+	if (of->fd >= 0)
+		sync_file_range(of->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 int outfile_commit(struct outfile *of, struct kvm_error *err)
 {
 	int ret;

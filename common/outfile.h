@@ -34,6 +34,11 @@ int outfile_open(struct outfile *of, const char *path, bool replace, mode_t mode
 /* Flushes the data to disk and renames it to the final name. */
 int outfile_commit(struct outfile *of, struct kvm_error *err);
 
+/* Starts writing what is written so far to the disk, without waiting, so
+ * that the flush at commit finds little left and disk writes overlap the
+ * work that produces the data.  Errors surface at commit. */
+void outfile_start_writeback(struct outfile *of);
+
 /* Removes the temporary file; safe to call on a committed or unopened one. */
 void outfile_abort(struct outfile *of);
 

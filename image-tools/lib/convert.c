@@ -203,6 +203,7 @@ static int write_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err
 			r = p->w->drv->write(p->w, offset, s->data + i * grain, len, 0, err);
 		if (r < 0)
 			return r;
+		writer_written(p->w, s->compressed_len[i] ? s->compressed_len[i] : len);
 	}
 	return 0;
 }

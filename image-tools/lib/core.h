@@ -14,6 +14,8 @@ int driver_find_writable(const char *format, const struct image_driver **drv,
 /* Starts a new image at PATH: the driver's create on a temporary file. */
 int writer_open(struct image_writer **w, const char *path, uint64_t size,
 		const struct kvmi_create_options *opts, struct kvm_error *err);
+/* Tells W that BYTES more were written, to start writeback in batches. */
+void writer_written(struct image_writer *w, uint64_t bytes);
 /* Finishes the driver's work and renames the files into place. */
 int writer_commit(struct image_writer *w, struct kvm_error *err);
 /* Removes everything written and frees W; accepts NULL. */

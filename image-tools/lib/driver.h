@@ -92,6 +92,7 @@ struct image_writer {
 	struct outfile *extra;
 	size_t n_extra;
 	bool replace;
+	uint64_t unflushed;	/* bytes written since writeback last started */
 };
 
 struct image_driver {

@@ -78,6 +78,22 @@ int writer_add_file(struct image_writer *w, const char *path, int *fd, struct kv
 	return 0;
 }
 
+/* Without a push the kernel starts writing only when a tenth of memory is
+ * dirty, so a conversion smaller than that would wait for all of its output
+ * at the final flush.  Pushing every few MiB keeps the disk busy meanwhile. */
+#define WRITEBACK_BATCH (16u << 20)
+
+void writer_written(struct image_writer *w, uint64_t bytes)
+{
+	w->unflushed += bytes;
+	if (w->unflushed < WRITEBACK_BATCH)
+		return;
+	w->unflushed = 0;
+	for (size_t i = 0; i < w->n_extra; i++)
+		outfile_start_writeback(&w->extra[i]);
+	outfile_start_writeback(&w->main);
+}
+
 static void writer_free(struct image_writer *w)
 {
 	if (w->drv->writer_free)
