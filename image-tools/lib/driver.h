@@ -24,6 +24,9 @@
 #define IMAGE_MAX_TABLE_BYTES (32u << 20)	/* one metadata table */
 #define IMAGE_MAX_DESCRIPTOR_BYTES (1u << 20)	/* a text descriptor */
 #define IMAGE_MAX_CHAIN_DEPTH 64		/* backing files / parents */
+/* Tables and caches of all the layers of one chain together, so that a
+ * deep chain of layers with big tables stays inside 256 MiB as well. */
+#define IMAGE_MAX_CHAIN_METADATA_BYTES (128u << 20)
 #define IMAGE_MAX_VIRTUAL_SIZE (1ull << 55)	/* 32 PiB */
 
 /* A file, told apart from others by its device and inode. */
@@ -41,6 +44,8 @@ struct kvmi_image {
 	uint64_t file_size;
 	unsigned flags;		/* enum kvmi_open_flags */
 	int depth;		/* 0 for the top of a chain */
+	struct kvmi_image *top;	/* the chain's top layer, which keeps: */
+	uint64_t metadata_bytes;	/* what image_charge_metadata() granted */
 
 	/* Set by the driver's open. */
 	uint64_t size;		/* virtual size in bytes */
@@ -176,6 +181,12 @@ uint64_t io_data_run(int fd, uint64_t offset, uint64_t max_length, bool *data);
  * (when not NULL) gets a heap copy of the path opened. */
 int image_open_named(struct kvmi_image *img, const char *name, char **resolved,
 		     struct kvm_error *err);
+
+/* Counts BYTES of tables or cache (WHAT, for the message) that IMG's open
+ * is about to allocate against the chain's metadata budget; fails, naming
+ * IMG, when the chain would pass IMAGE_MAX_CHAIN_METADATA_BYTES. */
+int image_charge_metadata(struct kvmi_image *img, uint64_t bytes, const char *what,
+			  struct kvm_error *err);
 
 /* Reads what this layer does not hold: from the backing image, zeros
  * where there is none or where it ends. */

@@ -26,8 +26,8 @@ struct chain_seen {
 };
 
 static int open_layer(const char *path, int fd, const char *format, unsigned flags,
-		      int depth, struct chain_seen *seen, struct kvmi_image **out,
-		      struct kvm_error *err);
+		      struct kvmi_image *top, int depth, struct chain_seen *seen,
+		      struct kvmi_image **out, struct kvm_error *err);
 
 /*
  * Files an image names are opened with O_NONBLOCK, so that a FIFO in its
@@ -97,8 +97,8 @@ static int open_backing(struct kvmi_image *img, struct chain_seen *seen, struct 
 		r = kvm_error_prefix(err, "%s: backing file", img->path);
 		goto out;
 	}
-	r = open_layer(path.buf, fd, img->backing_format, img->flags, img->depth + 1, seen,
-		       &img->backing, err);
+	r = open_layer(path.buf, fd, img->backing_format, img->flags, img->top, img->depth + 1,
+		       seen, &img->backing, err);
 	if (r < 0)
 		goto out;
 	if (img->drv->check_backing)
@@ -109,8 +109,8 @@ out:
 }
 
 static int open_layer(const char *path, int fd, const char *format, unsigned flags,
-		      int depth, struct chain_seen *seen, struct kvmi_image **out,
-		      struct kvm_error *err)
+		      struct kvmi_image *top, int depth, struct chain_seen *seen,
+		      struct kvmi_image **out, struct kvm_error *err)
 {
 	struct kvmi_image *img;
 	struct strbuf dir = STRBUF_INIT;
@@ -126,6 +126,7 @@ static int open_layer(const char *path, int fd, const char *format, unsigned fla
 	img->path = xstrdup(path);
 	img->flags = flags;
 	img->depth = depth;
+	img->top = top ? top : img;
 	path_dirname(path, &dir);
 	img->dir = strbuf_detach(&dir);
 
@@ -217,8 +218,22 @@ int kvmi_open(const char *path, const struct kvmi_open_options *opts,
 			return r;
 		}
 	}
-	return open_layer(name, fd, opts ? opts->format : NULL, opts ? opts->flags : 0, 0,
+	return open_layer(name, fd, opts ? opts->format : NULL, opts ? opts->flags : 0, NULL, 0,
 			  &seen, image, err);
+}
+
+int image_charge_metadata(struct kvmi_image *img, uint64_t bytes, const char *what,
+			  struct kvm_error *err)
+{
+	struct kvmi_image *top = img->top;
+
+	if (bytes > IMAGE_MAX_CHAIN_METADATA_BYTES - top->metadata_bytes)
+		return kvm_error_set(err, -EFBIG,
+				     "%s: its %s (%" PRIu64 " bytes) would take the tables of the "
+				     "backing chain past %u MiB", img->path, what, bytes,
+				     IMAGE_MAX_CHAIN_METADATA_BYTES >> 20);
+	top->metadata_bytes += bytes;
+	return 0;
 }
 
 void kvmi_close(struct kvmi_image *img)

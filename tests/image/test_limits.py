@@ -153,6 +153,36 @@ def test_the_largest_l1_table(capped, tmp_path, target):
     qemu_io(out, f"read -P 0x5a {(2 << 50) - MIB} 1M")
 
 
+def test_a_chain_of_layers_with_the_largest_tables(kvm_image, tmp_path):
+    """Eight 2 PiB layers, each with a 32 MiB L1 table: each layer alone is
+    fine, but the chain together would need 256 MiB of tables.  kvm-image
+    stops at the layer that would pass its chain budget, says so, and stays
+    far below the cap: run here without prlimit, its peak is measured."""
+    require_program("qemu-img")
+    require_program("fallocate")
+    layers = [tmp_path / f"l{i}.qcow2" for i in range(8)]
+    assert run(["qemu-img", "create", "-q", "-f", "qcow2", layers[0], "2P"]).returncode == 0
+    for lower, upper in zip(layers, layers[1:]):
+        assert run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", lower.name, "-F", "qcow2",
+                    upper, "2P"]).returncode == 0
+    for layer in layers:
+        # The tables are zeros; holes keep the test's disk use small.
+        assert run(["fallocate", "--dig-holes", layer]).returncode == 0
+    peak_file = tmp_path / "peak"
+    result = run(["/usr/bin/time", "-o", peak_file, "-f", "%M", kvm_image.path, "info",
+                  layers[-1]])
+    assert result.returncode == 1
+    assert result.stderr == (f"kvm-image: {layers[4]}: its L1 table (33554432 bytes) would take "
+                             "the tables of the backing chain past 128 MiB\n")
+    peak = int(peak_file.read_text().split()[-1]) << 10
+    if build_sanitizer() == "none":
+        # Sanitizers' shadow memory and quarantine would count too.
+        assert peak < AS_CAP // 2, f"peak RSS {peak >> 20} MiB"
+    # The first three layers together fit, and read through.
+    assert kvm_image("info", layers[2]).returncode == 0
+    assert kvm_image("compare", layers[2], layers[0]).returncode == 0
+
+
 @pytest.mark.parametrize("threads", ["1", "64"])
 def test_conversion_buffers_do_not_grow_with_threads(capped, tmp_path, threads):
     """64 workers compressing 2 MiB clusters fit in the cap."""

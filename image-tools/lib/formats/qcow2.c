@@ -271,6 +271,28 @@ static int check_table(struct kvmi_image *img, const struct qcow2 *s, const char
 	return 0;
 }
 
+/*
+ * Layers deeper in a chain are read less (only where every layer above is
+ * unallocated), so each gets half the cache of the one above it, and the
+ * least that works when the chain's budget is nearly spent.
+ */
+static int size_l2_cache(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *err)
+{
+	unsigned shift = img->depth < 16 ? (unsigned)img->depth : 16;
+
+	s->n_slots = (QCOW2_L2_CACHE_BYTES >> shift) >> s->cluster_bits;
+	if (s->n_slots < QCOW2_L2_CACHE_MIN_SLOTS)
+		s->n_slots = QCOW2_L2_CACHE_MIN_SLOTS;
+	if (s->n_slots > QCOW2_L2_CACHE_MAX_SLOTS)
+		s->n_slots = QCOW2_L2_CACHE_MAX_SLOTS;
+	if (image_charge_metadata(img, (uint64_t)s->n_slots << s->cluster_bits, "L2 cache",
+				  NULL) == 0)
+		return 0;
+	s->n_slots = QCOW2_L2_CACHE_MIN_SLOTS;
+	return image_charge_metadata(img, (uint64_t)s->n_slots << s->cluster_bits, "L2 cache",
+				     err);
+}
+
 static int load_l1(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *err)
 {
 	uint64_t guest_clusters = qcow2_clusters_of(img->size, s->cluster_bits);
@@ -289,6 +311,9 @@ static int load_l1(struct kvmi_image *img, struct qcow2 *s, struct kvm_error *er
 	s->l1_disk_size = s->l1_size;
 	s->l1_size = (uint32_t)needed;
 	bytes = needed * 8;
+	r = image_charge_metadata(img, bytes, "L1 table", err);
+	if (r < 0)
+		return r;
 	s->l1 = malloc(bytes ? bytes : 1);
 	if (!s->l1)
 		return kvm_error_set(err, -ENOMEM, "%s: no memory for the L1 table", img->path);
@@ -483,11 +508,9 @@ static int qcow2_open(struct kvmi_image *img, struct kvm_error *err)
 	if (r < 0)
 		goto fail;
 
-	s->n_slots = QCOW2_L2_CACHE_BYTES >> s->cluster_bits;
-	if (s->n_slots < QCOW2_L2_CACHE_MIN_SLOTS)
-		s->n_slots = QCOW2_L2_CACHE_MIN_SLOTS;
-	if (s->n_slots > QCOW2_L2_CACHE_MAX_SLOTS)
-		s->n_slots = QCOW2_L2_CACHE_MAX_SLOTS;
+	r = size_l2_cache(img, s, err);
+	if (r < 0)
+		goto fail;
 	s->slots = xcalloc(s->n_slots, sizeof(*s->slots));
 	free(area);
 	img->priv = s;

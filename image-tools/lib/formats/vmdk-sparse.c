@@ -101,7 +101,7 @@ static int check_tables_apart(const struct vmdk_extent *ext, struct kvm_error *e
 
 /* Reads the directory at ext->gd_offset and turns each entry into the
  * byte offset of its grain table, checked against the file. */
-static int load_directory(struct vmdk_extent *ext, struct kvm_error *err)
+static int load_directory(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err)
 {
 	uint64_t bytes = ext->gd_entries * ext->gte_size;
 	uint8_t *raw;
@@ -112,6 +112,12 @@ static int load_directory(struct vmdk_extent *ext, struct kvm_error *err)
 	if (ext->gd_offset > ext->file_size || bytes > ext->file_size - ext->gd_offset)
 		return kvm_error_set(err, -EINVAL, "%s: grain directory at 0x%llx is past the end of the file",
 				     ext->path, (unsigned long long)ext->gd_offset);
+	/* The raw copy lives only until the end of this function, but counts,
+	 * so that the peak stays inside the budget too. */
+	r = image_charge_metadata(img, bytes + ext->gd_entries * sizeof(*ext->gd),
+				  "grain directory", err);
+	if (r < 0)
+		return r;
 	raw = malloc(bytes);
 	ext->gd = malloc(ext->gd_entries * sizeof(*ext->gd));
 	if (!raw || !ext->gd) {
@@ -198,7 +204,7 @@ int vmdk_sparse_read_descriptor_location(const struct vmdk_extent *ext, uint64_t
 	return 0;
 }
 
-static int open_hosted(struct vmdk_extent *ext, struct kvm_error *err)
+static int open_hosted(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err)
 {
 	uint8_t hdr[VMDK_SECTOR];
 	uint64_t grain_sectors;
@@ -234,10 +240,10 @@ static int open_hosted(struct vmdk_extent *ext, struct kvm_error *err)
 		return kvm_error_set(err, -EINVAL, "%s: grain directory at sector %llu is past the end of the file",
 				     ext->path, (unsigned long long)vmdk_le64(hdr + VMDK_HDR_GD_OFFSET));
 	ext->gd_offset = vmdk_le64(hdr + VMDK_HDR_GD_OFFSET) * VMDK_SECTOR;
-	return load_directory(ext, err);
+	return load_directory(img, ext, err);
 }
 
-static int open_cowd(struct vmdk_extent *ext, struct kvm_error *err)
+static int open_cowd(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err)
 {
 	uint8_t hdr[32];
 	int r = io_pread_exact(ext->fd, ext->path, hdr, sizeof(hdr), 0, err);
@@ -258,14 +264,14 @@ static int open_cowd(struct vmdk_extent *ext, struct kvm_error *err)
 				     ext->path, vmdk_le32(hdr + 24), (unsigned long long)ext->capacity);
 	ext->gd_offset = (uint64_t)vmdk_le32(hdr + 20) * VMDK_SECTOR;
 	ext->overhead = ext->gd_offset;
-	return load_directory(ext, err);
+	return load_directory(img, ext, err);
 }
 
 /* Offsets in the seSparse constant header of the grain directory, grain
  * table area and grain area and their sizes. */
 static const unsigned se_area_fields[] = { 128, 136, 144, 152, 192 };
 
-static int open_sesparse(struct vmdk_extent *ext, struct kvm_error *err)
+static int open_sesparse(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err)
 {
 	uint8_t hdr[VMDK_SECTOR], vol[VMDK_SECTOR];
 	uint64_t gt_sectors, vol_offset, gd_sectors;
@@ -326,10 +332,10 @@ static int open_sesparse(struct vmdk_extent *ext, struct kvm_error *err)
 	ext->se_grain_tables_size = vmdk_le64(hdr + 152) * VMDK_SECTOR;
 	ext->se_grains_offset = vmdk_le64(hdr + 192) * VMDK_SECTOR;
 	ext->overhead = ext->se_grains_offset;
-	return load_directory(ext, err);
+	return load_directory(img, ext, err);
 }
 
-int vmdk_sparse_open(struct vmdk_extent *ext, struct kvm_error *err)
+int vmdk_sparse_open(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err)
 {
 	uint8_t magic[8];
 	int r;
@@ -342,11 +348,11 @@ int vmdk_sparse_open(struct vmdk_extent *ext, struct kvm_error *err)
 		return r;
 	ext->sparse = true;
 	if (memcmp(magic, VMDK_SPARSE_MAGIC, 4) == 0)
-		return open_hosted(ext, err);
+		return open_hosted(img, ext, err);
 	if (memcmp(magic, VMDK_COWD_MAGIC, 4) == 0)
-		return open_cowd(ext, err);
+		return open_cowd(img, ext, err);
 	if (vmdk_le64(magic) == VMDK_SESPARSE_MAGIC)
-		return open_sesparse(ext, err);
+		return open_sesparse(img, ext, err);
 	return kvm_error_set(err, -EINVAL, "%s: not a sparse VMDK extent", ext->path);
 }
 
@@ -359,7 +365,7 @@ static int gt_entry(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64
 
 	pthread_mutex_lock(&vi->cache_lock);
 	vi->cache_clock++;
-	for (int i = 0; i < VMDK_GT_CACHE_SLOTS; i++) {
+	for (unsigned i = 0; i < vi->n_slots; i++) {
 		struct vmdk_gt_slot *s = &vi->slots[i];
 
 		if (s->ext == ext && s->gt_index == gt_index) {
@@ -391,6 +397,25 @@ static int gt_entry(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64
 out:
 	pthread_mutex_unlock(&vi->cache_lock);
 	return r;
+}
+
+/* As qcow2's L2 cache: half the slots of the layer above, and the least
+ * that works when the chain's budget is nearly spent. */
+int vmdk_gt_cache_size(struct kvmi_image *img, struct vmdk_image *vi, struct kvm_error *err)
+{
+	unsigned shift = img->depth < 16 ? (unsigned)img->depth : 16;
+	uint64_t slot_bytes = 0;
+
+	for (size_t i = 0; i < vi->n_extents; i++)
+		if (vi->extents[i].sparse && vi->extents[i].gt_bytes > slot_bytes)
+			slot_bytes = vi->extents[i].gt_bytes;
+	vi->n_slots = VMDK_GT_CACHE_SLOTS >> shift;
+	if (vi->n_slots < VMDK_GT_CACHE_MIN_SLOTS)
+		vi->n_slots = VMDK_GT_CACHE_MIN_SLOTS;
+	if (image_charge_metadata(img, vi->n_slots * slot_bytes, "grain table cache", NULL) == 0)
+		return 0;
+	vi->n_slots = VMDK_GT_CACHE_MIN_SLOTS;
+	return image_charge_metadata(img, vi->n_slots * slot_bytes, "grain table cache", err);
 }
 
 void vmdk_gt_cache_drop(struct vmdk_image *vi)

@@ -152,7 +152,7 @@ static int open_extent_file(struct kvmi_image *img, struct vmdk_extent *ext,
 	case VMDK_EXTENT_SPARSE:
 	case VMDK_EXTENT_VMFSSPARSE:
 	case VMDK_EXTENT_SESPARSE:
-		r = vmdk_sparse_open(ext, err);
+		r = vmdk_sparse_open(img, ext, err);
 		if (r < 0)
 			return r;
 		if (ext->capacity < line->sectors)
@@ -267,7 +267,7 @@ static int open_sparse_file(struct kvmi_image *img, struct vmdk_image *vi, struc
 	ext->path = xstrdup(img->path);
 	ext->name = xstrdup(path_basename(img->path));
 	ext->file_size = img->file_size;
-	r = vmdk_sparse_open(ext, err);
+	r = vmdk_sparse_open(img, ext, err);
 	if (r < 0)
 		return r;
 	ext->type = ext->kind == VMDK_SPARSE_COWD ? VMDK_EXTENT_VMFSSPARSE :
@@ -330,6 +330,9 @@ static int vmdk_open(struct kvmi_image *img, struct kvm_error *err)
 	if (r < 0)
 		goto fail;
 
+	r = vmdk_gt_cache_size(img, vi, err);
+	if (r < 0)
+		goto fail;
 	vi->create_type = xstrdup(vi->desc.create_type ? vi->desc.create_type :
 				  default_create_type(vi));
 	vi->has_cid = vi->desc.has_cid;

@@ -203,8 +203,10 @@ struct vmdk_extent {
 	uint64_t se_grain_tables_size;
 };
 
-/* Grain tables are loaded on demand into this many slots per image. */
+/* Grain tables are loaded on demand into a cache of between these many
+ * slots per image (vmdk_gt_cache_size() chooses). */
 #define VMDK_GT_CACHE_SLOTS 64
+#define VMDK_GT_CACHE_MIN_SLOTS 4
 
 struct vmdk_gt_slot {
 	const struct vmdk_extent *ext;	/* NULL: empty */
@@ -225,6 +227,7 @@ struct vmdk_image {
 
 	pthread_mutex_t cache_lock;
 	uint64_t cache_clock;
+	unsigned n_slots;	/* of slots[] in use, from vmdk_gt_cache_size() */
 	struct vmdk_gt_slot slots[VMDK_GT_CACHE_SLOTS];
 };
 
@@ -246,7 +249,9 @@ struct vmdk_grain {
 
 /* Reads the header of a sparse extent in EXT->fd (any of the three
  * kinds, told by its magic) and its grain directory. */
-int vmdk_sparse_open(struct vmdk_extent *ext, struct kvm_error *err);
+int vmdk_sparse_open(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm_error *err);
+/* Chooses how many grain tables VI caches, against the chain's budget. */
+int vmdk_gt_cache_size(struct kvmi_image *img, struct vmdk_image *vi, struct kvm_error *err);
 /* The header fields of a hosted sparse file, the footer's when the grain
  * directory is at the end; descriptor offset and size in *desc_*. */
 int vmdk_sparse_read_descriptor_location(const struct vmdk_extent *ext, uint64_t *desc_offset,
