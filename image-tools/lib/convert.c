@@ -185,25 +185,43 @@ static void *worker(void *opaque)
 	return NULL;
 }
 
+/* Grains I and on of S that are plain data, one run: how many. */
+static size_t plain_run(const struct pipeline *p, const struct slot *s, size_t i, size_t grains)
+{
+	size_t n = 1;
+
+	if (!p->w->plain_runs)
+		return 1;
+	while (i + n < grains && !s->zero[i + n] && !s->compressed_len[i + n])
+		n++;
+	return n;
+}
+
 static int write_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err)
 {
 	uint32_t grain = p->w->grain;
+	size_t grains = (s->len + grain - 1) / grain;
 
-	for (size_t i = 0; i * grain < s->len; i++) {
+	for (size_t i = 0, n; i < grains; i += n) {
 		uint64_t offset = s->offset + i * grain;
-		size_t len = s->len - i * grain < grain ? s->len - i * grain : grain;
+		size_t len;
 		int r;
 
+		n = 1;
 		if (s->zero[i])
 			continue;
-		if (s->compressed_len[i])
+		if (s->compressed_len[i]) {
+			len = s->compressed_len[i];
 			r = p->w->drv->write(p->w, offset, s->compressed + i * p->w->compress_bound,
-					     grain, s->compressed_len[i], err);
-		else
+					     grain, len, err);
+		} else {
+			n = plain_run(p, s, i, grains);
+			len = i + n < grains ? n * grain : s->len - i * grain;
 			r = p->w->drv->write(p->w, offset, s->data + i * grain, len, 0, err);
+		}
 		if (r < 0)
 			return r;
-		writer_written(p->w, s->compressed_len[i] ? s->compressed_len[i] : len);
+		writer_written(p->w, len);
 	}
 	return 0;
 }

@@ -89,6 +89,9 @@ struct image_writer {
 	/* Set by create when compress is supported: the most bytes compress()
 	 * may produce for one grain. */
 	size_t compress_bound;
+	/* Set by create when write() takes plain data of several adjacent
+	 * grains in one call, so that it can write them at once. */
+	bool plain_runs;
 	void *priv;
 
 	/* The core's: the main file, and further files (VMDK extents), which
@@ -144,7 +147,8 @@ struct image_driver {
 	 * stored as it is.  Called from several threads at once. */
 	size_t (*compress)(struct image_writer *w, const void *in, size_t len, void *out);
 	/* Stores the grain at guest OFFSET; COMPRESSED_LEN is 0 for plain data
-	 * of LEN bytes.  Grains that read as zeros are never passed. */
+	 * of LEN bytes (a run of grains, with plain_runs).  Grains that read
+	 * as zeros are never passed. */
 	int (*write)(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		     size_t compressed_len, struct kvm_error *err);
 	/* Writes the tables, footers and descriptors once all grains are in. */

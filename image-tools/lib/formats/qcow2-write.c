@@ -382,6 +382,7 @@ int qcow2_create(struct image_writer *w, const struct option_list *opts,
 	q->next_cluster = total;
 
 	w->grain = q->cluster_size;
+	w->plain_runs = true;
 	/* A compressed cluster must be smaller than a plain one. */
 	w->compress_bound = q->cluster_size - 1;
 	return 0;
@@ -396,6 +397,62 @@ size_t qcow2_compress(struct image_writer *w, const void *in, size_t len, void *
 			      in, len, out, w->compress_bound);
 }
 
+/* The host offset of GUEST_CLUSTER, which gets the next free cluster. */
+static int place_cluster(struct image_writer *w, struct qcow2_writer *q, uint64_t guest_cluster,
+			 uint64_t *host, struct kvm_error *err)
+{
+	uint64_t cluster;
+	int r;
+
+	if (q->p.prealloc_metadata) {
+		r = map_up_to(w, q, guest_cluster + 1, err);
+		if (r < 0)
+			return r;
+		*host = qcow2_get_be64(q->l2 + (guest_cluster & ((1ull << q->l2_bits) - 1)) * 8) &
+			QCOW2_OFFSET_MASK;
+		return 0;
+	}
+	r = enter_l2(w, q, guest_cluster, err);
+	if (r == 0)
+		r = alloc_cluster(w, q, &cluster, err);
+	if (r < 0)
+		return r;
+	*host = cluster << q->p.cluster_bits;
+	set_l2_entry(q, guest_cluster, *host | QCOW2_OFLAG_COPIED);
+	return 0;
+}
+
+/* A run of plain clusters: those that land next to each other in the
+ * file (all but where an L2 table comes between) go out in one write. */
+static int write_plain(struct image_writer *w, struct qcow2_writer *q, uint64_t offset,
+		       const uint8_t *buf, size_t len, struct kvm_error *err)
+{
+	const uint8_t *pending = buf;
+	uint64_t pending_host = 0;
+	size_t pending_len = 0;
+
+	for (size_t done = 0; done < len; done += q->cluster_size) {
+		size_t n = len - done < q->cluster_size ? len - done : q->cluster_size;
+		uint64_t host;
+		int r = place_cluster(w, q, (offset + done) >> q->p.cluster_bits, &host, err);
+
+		if (r < 0)
+			return r;
+		if (pending_len && pending_host + pending_len != host) {
+			r = io_pwrite_all(w->fd, w->path, pending, pending_len, pending_host, err);
+			if (r < 0)
+				return r;
+			pending_len = 0;
+		}
+		if (!pending_len) {
+			pending = buf + done;
+			pending_host = host;
+		}
+		pending_len += n;
+	}
+	return io_pwrite_all(w->fd, w->path, pending, pending_len, pending_host, err);
+}
+
 int qcow2_write(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		size_t compressed_len, struct kvm_error *err)
 {
@@ -403,33 +460,18 @@ int qcow2_write(struct image_writer *w, uint64_t offset, const void *buf, size_t
 	uint64_t guest_cluster = offset >> q->p.cluster_bits, host, sectors;
 	int r;
 
-	if (q->p.prealloc_metadata) {
-		r = map_up_to(w, q, guest_cluster + 1, err);
-		if (r < 0)
-			return r;
-		host = qcow2_get_be64(q->l2 + (guest_cluster & ((1ull << q->l2_bits) - 1)) * 8);
-		return io_pwrite_all(w->fd, w->path, buf, len, host & QCOW2_OFFSET_MASK, err);
-	}
+	if (!compressed_len)
+		return write_plain(w, q, offset, buf, len, err);
 	r = enter_l2(w, q, guest_cluster, err);
 	if (r < 0)
 		return r;
-	if (compressed_len) {
-		r = alloc_bytes(w, q, compressed_len, &host, err);
-		if (r == 0)
-			r = io_pwrite_all(w->fd, w->path, buf, compressed_len, host, err);
-		if (r < 0)
-			return r;
-		sectors = ((host + compressed_len - 1) >> 9) - (host >> 9);
-		set_l2_entry(q, guest_cluster,
-			     QCOW2_OFLAG_COMPRESSED | sectors << q->csize_shift | host);
-		return 0;
-	}
-	r = alloc_cluster(w, q, &host, err);
+	r = alloc_bytes(w, q, compressed_len, &host, err);
 	if (r == 0)
-		r = io_pwrite_all(w->fd, w->path, buf, len, host << q->p.cluster_bits, err);
+		r = io_pwrite_all(w->fd, w->path, buf, compressed_len, host, err);
 	if (r < 0)
 		return r;
-	set_l2_entry(q, guest_cluster, host << q->p.cluster_bits | QCOW2_OFLAG_COPIED);
+	sectors = ((host + compressed_len - 1) >> 9) - (host >> 9);
+	set_l2_entry(q, guest_cluster, QCOW2_OFLAG_COMPRESSED | sectors << q->csize_shift | host);
 	return 0;
 }
 

@@ -4,18 +4,13 @@
  * are reported as zeros, and output keeps zero runs as holes.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "driver.h"
-#include "xalloc.h"
 
 /* Zero runs of this size and larger become holes; the page size of the
  * file systems users keep images on. */
 #define RAW_GRAIN 4096
-/* Adjacent grains are gathered into writes of up to this size. */
-#define RAW_WRITE_BATCH (1u << 20)
 
 static int raw_probe(const uint8_t *head, size_t len, const char *path)
 {
@@ -48,71 +43,25 @@ static int raw_read(struct kvmi_image *img, void *buf, size_t len, uint64_t offs
 	return io_pread_exact(img->fd, img->path, buf, len, offset, err);
 }
 
-struct raw_writer {
-	uint8_t *batch;
-	uint64_t batch_offset;
-	size_t batch_len;
-};
-
 static int raw_create(struct image_writer *w, const struct option_list *opts,
 		      struct kvm_error *err)
 {
-	struct raw_writer *rw = xcalloc(1, sizeof(*rw));
-
-	w->priv = rw;
 	w->grain = RAW_GRAIN;
-	rw->batch = malloc(RAW_WRITE_BATCH);
-	if (!rw->batch)
-		return kvm_error_set(err, -ENOMEM, "%s: out of memory", w->path);
+	w->plain_runs = true;
 	return 0;
-}
-
-static int raw_flush(struct image_writer *w, struct kvm_error *err)
-{
-	struct raw_writer *rw = w->priv;
-	int r = io_pwrite_all(w->fd, w->path, rw->batch, rw->batch_len, rw->batch_offset, err);
-
-	rw->batch_len = 0;
-	return r;
 }
 
 static int raw_write(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		     size_t compressed_len, struct kvm_error *err)
 {
-	struct raw_writer *rw = w->priv;
-
-	if (rw->batch_len && (rw->batch_offset + rw->batch_len != offset ||
-			      rw->batch_len + len > RAW_WRITE_BATCH)) {
-		int r = raw_flush(w, err);
-
-		if (r < 0)
-			return r;
-	}
-	if (!rw->batch_len)
-		rw->batch_offset = offset;
-	memcpy(rw->batch + rw->batch_len, buf, len);
-	rw->batch_len += len;
-	return 0;
+	return io_pwrite_all(w->fd, w->path, buf, len, offset, err);
 }
 
 static int raw_finish(struct image_writer *w, struct kvm_error *err)
 {
-	int r = raw_flush(w, err);
-
-	if (r < 0)
-		return r;
 	if (ftruncate(w->fd, (off_t)w->size) < 0)
 		return kvm_error_errno(err, -errno, "%s: cannot set the size", w->path);
 	return 0;
-}
-
-static void raw_writer_free(struct image_writer *w)
-{
-	struct raw_writer *rw = w->priv;
-
-	if (rw)
-		free(rw->batch);
-	free(rw);
 }
 
 static int raw_measure(const struct option_list *opts, uint64_t size, struct kvmi_image *src,
@@ -135,6 +84,5 @@ const struct image_driver raw_driver = {
 	.create = raw_create,
 	.write = raw_write,
 	.finish = raw_finish,
-	.writer_free = raw_writer_free,
 	.measure = raw_measure,
 };

@@ -544,10 +544,46 @@ out:
 	return r;
 }
 
+/* Plain grains that lie next to each other in the file, gathered into one
+ * read. */
+struct pending_read {
+	uint8_t *out;
+	uint64_t file_offset;
+	size_t len;
+};
+
+static int flush_read(const struct vmdk_extent *ext, struct pending_read *pending,
+		      struct kvm_error *err)
+{
+	int r = 0;
+
+	if (pending->len)
+		r = io_pread_exact(ext->fd, ext->path, pending->out, pending->len,
+				   pending->file_offset, err);
+	pending->len = 0;
+	return r;
+}
+
+static int read_plain(const struct vmdk_extent *ext, struct pending_read *pending, uint8_t *out,
+		      size_t n, uint64_t file_offset, struct kvm_error *err)
+{
+	int r = 0;
+
+	if (pending->len && pending->file_offset + pending->len != file_offset)
+		r = flush_read(ext, pending, err);
+	if (!pending->len) {
+		pending->out = out;
+		pending->file_offset = file_offset;
+	}
+	pending->len += n;
+	return r;
+}
+
 int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void *buf,
 		     size_t len, uint64_t offset, uint64_t guest_offset, struct kvm_error *err)
 {
 	struct vmdk_image *vi = img->priv;
+	struct pending_read pending = { NULL, 0, 0 };
 	uint8_t *out = buf, *inflated = NULL;
 	int r = 0;
 
@@ -561,6 +597,11 @@ int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void
 		if (r < 0)
 			break;
 		n = grain.length < len ? (size_t)grain.length : len;
+		if (grain.kind != VMDK_GRAIN_DATA || ext->compressed) {
+			r = flush_read(ext, &pending, err);
+			if (r < 0)
+				break;
+		}
 		switch (grain.kind) {
 		case VMDK_GRAIN_UNALLOCATED:
 			r = image_read_backing(img, out, n, guest_offset, err);
@@ -569,6 +610,12 @@ int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void
 			memset(out, 0, n);
 			break;
 		case VMDK_GRAIN_DATA:
+			if (ext->compressed && n == ext->grain_bytes) {
+				/* A whole grain inflates straight into place. */
+				r = read_compressed(ext, grain.file_offset, offset, out, grain_guest,
+						    err);
+				break;
+			}
 			if (ext->compressed) {
 				if (!inflated)
 					inflated = malloc(ext->grain_bytes);
@@ -589,8 +636,7 @@ int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void
 						  ext->path, (unsigned long long)grain_guest);
 				break;
 			}
-			r = io_pread_exact(ext->fd, ext->path, out, n, grain.file_offset + in_grain,
-					   err);
+			r = read_plain(ext, &pending, out, n, grain.file_offset + in_grain, err);
 			break;
 		}
 		out += n;
@@ -598,6 +644,8 @@ int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void
 		offset += n;
 		guest_offset += n;
 	}
+	if (r == 0)
+		r = flush_read(ext, &pending, err);
 	free(inflated);
 	return r;
 }
