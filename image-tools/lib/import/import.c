@@ -642,6 +642,7 @@ static int convert_layers(struct kvmi_image *img, int layers, struct import_disk
 			  struct written *written, struct kvm_error *err)
 {
 	struct json_object *chain = json_object_new_array();
+	/* A kept chain is always qcow2 (kvmi_import checks), named NAME.qcow2. */
 	size_t stem_len = strlen(out_path) - strlen(".qcow2");
 	int r = 0;
 
