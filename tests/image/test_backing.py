@@ -10,6 +10,7 @@ import random
 import pytest
 
 from conftest import require_program, run
+from layers import assert_reads_zeros, own_clusters
 
 MiB = 1 << 20
 KiB = 1 << 10
@@ -65,18 +66,6 @@ def chain(tmp_path_factory):
     return root
 
 
-def own_clusters(qemu_img, image, cluster=64 * KiB):
-    """{cluster index: "zero" or "data"} of what IMAGE's own layer holds."""
-    result = qemu_img("map", "--output=json", image)
-    assert result.returncode == 0, result.stderr
-    held = {}
-    for e in json.loads(result.stdout):
-        if e["depth"] == 0 and e["present"]:
-            for c in range(e["start"] // cluster, -(-(e["start"] + e["length"]) // cluster)):
-                held[c] = "zero" if e["zero"] else "data"
-    return held
-
-
 def convert_layer(kvm_image, chain, name, *args):
     out = chain / "out" / name
     result = kvm_image("convert", "--no-progress", *args, "-B", "b.qcow2",
@@ -97,11 +86,11 @@ def test_layer_holds_only_the_top_and_reads_as_the_source(kvm_image, qemu_img, c
     compare = qemu_img("compare", chain / "src" / "top.qcow2", out)
     assert compare.returncode == 0, compare.stdout + compare.stderr
 
-    held = own_clusters(qemu_img, out)
-    assert held == own_clusters(qemu_img, chain / "src" / "top.qcow2")
+    held = own_clusters(out)
+    assert held == own_clusters(chain / "src" / "top.qcow2")
     assert held[2 * MiB // (64 * KiB)] == "zero" and held[MiB // (64 * KiB)] == "data"
     for offset, length in ZEROED_IN_TOP:
-        qemu_io("-r", "-c", f"read -P 0 {offset} {length}", out)
+        assert_reads_zeros(out, offset, length)
     # The base's data the top did not touch still shows through.
     assert 0 not in held
     # kvm-image reads it back without --allow-external-files.

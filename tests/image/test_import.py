@@ -14,6 +14,7 @@ import tarfile
 import pytest
 
 from conftest import require_program, run
+from layers import assert_reads_zeros, own_clusters
 from ovf_fixtures import (make_appliance, make_ova, make_raw, manifest, ovf_descriptor,
                           make_stream_vmdk)
 
@@ -155,24 +156,6 @@ def make_vmx_chain(directory):
     return directory / parent
 
 
-def own_clusters(qemu_img, image, cluster=64 << 10):
-    """{cluster index: "zero" or "data"} of what IMAGE's own layer holds,
-    as qemu-img map tells it."""
-    result = qemu_img("map", "--output=json", image)
-    assert result.returncode == 0, result.stderr
-    held = {}
-    for e in json.loads(result.stdout):
-        if e["depth"] == 0 and e["present"]:
-            for c in range(e["start"] // cluster, -(-(e["start"] + e["length"]) // cluster)):
-                held[c] = "zero" if e["zero"] else "data"
-    return held
-
-
-def assert_reads_zeros(image, offset, length):
-    result = run(["qemu-io", "-r", "-c", f"read -P 0 {offset} {length}", image])
-    assert result.returncode == 0 and "verification failed" not in result.stdout, result.stdout
-
-
 VMX = """.encoding = "UTF-8"
 config.version = "8"
 virtualHW.version = "19"
@@ -240,8 +223,8 @@ def test_vmx_keep_chain_becomes_qcow2_backing_chain(kvm_image, qemu_img, tmp_pat
     assert_same(qemu_img, tmp_path / "vm" / "vm-000001.vmdk", snap1)
     assert_same(qemu_img, tmp_path / "vm" / "vm.vmdk", base)
     for ours, theirs in ((top, newest), (snap1, tmp_path / "vm" / "vm-000001.vmdk")):
-        assert own_clusters(qemu_img, ours) == own_clusters(qemu_img, theirs)
-    assert "zero" in own_clusters(qemu_img, top).values()
+        assert own_clusters(ours) == own_clusters(theirs)
+    assert "zero" in own_clusters(top).values()
     for offset, length in ZEROED_IN_SNAPSHOTS:
         assert_reads_zeros(top, offset, length)
     # kvm-image reads the chain back without --allow-external-files.
