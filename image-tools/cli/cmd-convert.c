@@ -22,6 +22,9 @@ static const char help[] =
 	"  -o, --options OPTIONS       creation options of DST, key=value,...\n"
 	"                              (kvm-image create --help lists them)\n"
 	"  -c, --compress              compress the data of DST (qcow2, vmdk)\n"
+	"  -B, --backing BACKING       make DST a qcow2 layer over BACKING holding only\n"
+	"                              what the top layer of SRC holds; BACKING is\n"
+	"                              named relative to DST's folder and lies in it\n"
 	"  -m, --threads N             worker threads (default: all CPUs)\n"
 	"      --force                 replace DST if it exists\n"
 	"      --allow-external-files  follow extents, backing and data files\n"
@@ -39,6 +42,7 @@ static const struct option long_options[] = {
 	{ "target-format", required_argument, NULL, 'O' },
 	{ "options", required_argument, NULL, 'o' },
 	{ "compress", no_argument, NULL, 'c' },
+	{ "backing", required_argument, NULL, 'B' },
 	{ "threads", required_argument, NULL, 'm' },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	ALLOW_EXTERNAL_LONG_OPTION,
@@ -70,6 +74,9 @@ static int handle_option(int opt, const char *arg, void *ctx)
 		break;
 	case 'c':
 		args->opts.out.compress = true;
+		break;
+	case 'B':
+		args->opts.backing = arg;
 		break;
 	case 'm':
 		args->opts.threads = (int)strtol(arg, &end, 10);
@@ -116,7 +123,7 @@ int cmd_convert(int argc, char **argv)
 	struct progress bar;
 	int status = EXIT_FAILURE_GENERIC;
 
-	if (cli_parse(argc, argv, "f:O:o:cm:", long_options, &common, handle_option, &args))
+	if (cli_parse(argc, argv, "f:O:o:cB:m:", long_options, &common, handle_option, &args))
 		return EXIT_FAILURE_GENERIC;
 	if (common.help)
 		return print_help(help);

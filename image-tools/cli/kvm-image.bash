@@ -48,12 +48,16 @@ _kvm_image()
 	-o | --options | -m | --threads | -s | --size)
 		return
 		;;
+	-B | --backing)
+		_filedir
+		return
+		;;
 	esac
 
 	local opts
 	case ${words[1]} in
 	convert)
-		opts="--source-format --target-format --options --compress --threads --force
+		opts="--source-format --target-format --options --compress --backing --threads --force
 		      --allow-external-files --progress --no-progress --quiet --verbose --help" ;;
 	info)
 		opts="--format --backing-chain --output= --allow-external-files --help" ;;

@@ -139,11 +139,18 @@ struct kvmi_convert_options {
 	int threads;			/* 0: all online CPUs */
 	kvmi_progress_fn progress;	/* called from one thread only */
 	void *progress_opaque;
+	/* NULL, or the file the new image is a layer over (qemu-img convert
+	 * -B): named as the header keeps it, relative to PATH's folder, and
+	 * inside it.  Its format is probed. */
+	const char *backing;
 };
 
 /*
  * Writes the guest content of SRC, read through its backing chain, to a new
- * image at PATH.  The output appears under PATH only when complete.
+ * image at PATH.  With opts->backing, the new image holds only the grains
+ * SRC's top layer holds (data, or zeros that hide the backing file's) and
+ * reads the rest through the backing file, which should hold what SRC's
+ * backing chain does.  The output appears under PATH only when complete.
  */
 KVMI_EXPORT int kvmi_convert(struct kvmi_image *src, const char *path,
 			     const struct kvmi_convert_options *opts, struct kvm_error *err);

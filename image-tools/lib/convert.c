@@ -13,6 +13,10 @@
  *     threads;
  *   - a fixed ring of slots bounds the memory in flight; the first error
  *     stops everyone.
+ *
+ * Written over a backing file (qemu-img convert -B), the output holds only
+ * the grains the source's top layer holds, data or zeros, read through the
+ * source's chain; the rest is left to the backing file.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +26,8 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "path.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 /* Large enough that per-chunk overhead vanishes, small enough that a
@@ -44,6 +50,7 @@ struct slot {
 	uint8_t *compressed;	/* grains_per_chunk * compress_bound */
 	size_t *compressed_len;	/* per grain; 0: store plainly */
 	bool *zero;		/* per grain */
+	bool *in_layer;		/* per grain: the top layer holds some of it */
 };
 
 struct pipeline {
@@ -51,6 +58,8 @@ struct pipeline {
 	struct image_writer *w;
 	size_t chunk_len;
 	size_t grains_per_chunk;
+	/* Copy only what the source's top layer holds (a backed output). */
+	bool top_layer_only;
 
 	pthread_mutex_t lock;
 	pthread_cond_t slot_free;
@@ -75,20 +84,42 @@ static void pipeline_fail(struct pipeline *p, const struct kvm_error *err)
 	pthread_cond_broadcast(&p->slot_ready);
 }
 
-/*
- * Finds the chunk holding data at or after *scan and moves *scan past it.
- * Returns 1 with the chunk, 0 when there is none left, or a negative errno.
- */
-static int next_data_chunk(struct kvmi_image *src, size_t chunk_len, uint64_t *scan,
-			   uint64_t *offset, size_t *len, struct kvm_error *err)
+/* The run at OFFSET as the conversion sees it: through the chain, or of
+ * the top layer alone; *COPY says whether it has to be written. */
+static int copy_status(const struct pipeline *p, uint64_t offset, uint64_t length,
+		       struct kvmi_extent *e, bool *copy, struct kvm_error *err)
 {
+	int r;
+
+	if (p->top_layer_only) {
+		r = image_layer_status(p->src, offset, length, e, err);
+		*copy = e->depth == 0;
+	} else {
+		r = kvmi_block_status(p->src, offset, length, e, err);
+		*copy = e->data;
+	}
+	return r;
+}
+
+/*
+ * Finds the chunk holding data to copy at or after *scan and moves *scan
+ * past it.  Returns 1 with the chunk, 0 when there is none left, or a
+ * negative errno.
+ */
+static int next_data_chunk(const struct pipeline *p, uint64_t *scan, uint64_t *offset,
+			   size_t *len, struct kvm_error *err)
+{
+	struct kvmi_image *src = p->src;
+	size_t chunk_len = p->chunk_len;
+
 	while (*scan < src->size) {
 		struct kvmi_extent e;
-		int r = kvmi_block_status(src, *scan, src->size - *scan, &e, err);
+		bool copy;
+		int r = copy_status(p, *scan, src->size - *scan, &e, &copy, err);
 
 		if (r < 0)
 			return r;
-		if (e.data) {
+		if (copy) {
 			*offset = *scan - *scan % chunk_len;
 			*len = src->size - *offset < chunk_len ? (size_t)(src->size - *offset)
 							       : chunk_len;
@@ -104,7 +135,7 @@ static int next_data_chunk(struct kvmi_image *src, size_t chunk_len, uint64_t *s
 static bool claim_next_chunk(struct pipeline *p, uint64_t *offset, size_t *len)
 {
 	struct kvm_error err = { 0 };
-	int r = next_data_chunk(p->src, p->chunk_len, &p->scan_offset, offset, len, &err);
+	int r = next_data_chunk(p, &p->scan_offset, offset, len, &err);
 
 	if (r < 0)
 		pipeline_fail(p, &err);
@@ -117,6 +148,28 @@ static bool all_zero(const uint8_t *buf, size_t len)
 	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
 }
 
+/* Marks the grains of the slot's chunk that the top layer holds any of. */
+static int mark_layer_grains(struct pipeline *p, struct slot *s, struct kvm_error *err)
+{
+	uint32_t grain = p->w->grain;
+	uint64_t offset = s->offset, end = s->offset + s->len;
+
+	memset(s->in_layer, 0, p->grains_per_chunk * sizeof(*s->in_layer));
+	while (offset < end) {
+		struct kvmi_extent e;
+		int r = image_layer_status(p->src, offset, end - offset, &e, err);
+
+		if (r < 0)
+			return r;
+		if (e.depth == 0)
+			for (uint64_t g = (offset - s->offset) / grain;
+			     g * grain < offset + e.length - s->offset; g++)
+				s->in_layer[g] = true;
+		offset += e.length;
+	}
+	return 0;
+}
+
 static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err)
 {
 	uint32_t grain = p->w->grain;
@@ -125,6 +178,11 @@ static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *e
 
 	if (r < 0)
 		return r;
+	if (p->top_layer_only) {
+		r = mark_layer_grains(p, s, err);
+		if (r < 0)
+			return r;
+	}
 	/* The last grain of a disk whose size is not a whole number of grains
 	 * is compressed as a whole grain padded with zeros. */
 	memset(s->data + s->len, 0, n_grains * grain - s->len);
@@ -133,6 +191,8 @@ static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *e
 
 		s->zero[i] = all_zero(g, grain);
 		s->compressed_len[i] = 0;
+		if (p->top_layer_only && !s->in_layer[i])
+			continue;
 		if (!s->zero[i] && p->w->compress)
 			s->compressed_len[i] = p->w->drv->compress(p->w, g, grain,
 					s->compressed + i * p->w->compress_bound);
@@ -192,7 +252,8 @@ static size_t plain_run(const struct pipeline *p, const struct slot *s, size_t i
 
 	if (!p->w->plain_runs)
 		return 1;
-	while (i + n < grains && !s->zero[i + n] && !s->compressed_len[i + n])
+	while (i + n < grains && !s->zero[i + n] && !s->compressed_len[i + n] &&
+	       (!p->top_layer_only || s->in_layer[i + n]))
 		n++;
 	return n;
 }
@@ -204,13 +265,17 @@ static int write_chunk(struct pipeline *p, struct slot *s, struct kvm_error *err
 
 	for (size_t i = 0, n; i < grains; i += n) {
 		uint64_t offset = s->offset + i * grain;
-		size_t len;
+		size_t len = 0;
 		int r;
 
 		n = 1;
-		if (s->zero[i])
+		if (p->top_layer_only && !s->in_layer[i])
 			continue;
-		if (s->compressed_len[i]) {
+		if (s->zero[i] && p->top_layer_only) {
+			r = p->w->drv->write_zero(p->w, offset, err);
+		} else if (s->zero[i]) {
+			continue;
+		} else if (s->compressed_len[i]) {
 			len = s->compressed_len[i];
 			r = p->w->drv->write(p->w, offset, s->compressed + i * p->w->compress_bound,
 					     grain, len, err);
@@ -267,9 +332,10 @@ static void drain(struct pipeline *p, const struct kvmi_convert_options *opts,
 }
 
 /* The bytes of the chunks that hold data: the work progress counts. */
-static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t *total,
-			     struct kvm_error *err)
+static int count_data_chunks(const struct pipeline *p, uint64_t *total, struct kvm_error *err)
 {
+	struct kvmi_image *src = p->src;
+	size_t chunk_len = p->chunk_len;
 	struct mapping_budget budget = { NULL, 0 };
 	uint64_t scan = 0, counted_end = 0;
 	int r = 0;
@@ -278,8 +344,9 @@ static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t 
 	while (scan < src->size) {
 		struct kvmi_extent e;
 		uint64_t chunk;
+		bool copy;
 
-		r = kvmi_block_status(src, scan, src->size - scan, &e, err);
+		r = copy_status(p, scan, src->size - scan, &e, &copy, err);
 		if (r < 0)
 			break;
 		r = mapping_budget_add(src, &budget, &e, err);
@@ -289,7 +356,7 @@ static int count_data_chunks(struct kvmi_image *src, size_t chunk_len, uint64_t 
 		chunk = scan - scan % chunk_len;
 		if (chunk < counted_end)
 			chunk = counted_end;
-		for (; e.data && chunk < scan + e.length; chunk += chunk_len) {
+		for (; copy && chunk < scan + e.length; chunk += chunk_len) {
 			*total += src->size - chunk < chunk_len ? src->size - chunk : chunk_len;
 			counted_end = chunk + chunk_len;
 		}
@@ -312,7 +379,9 @@ static int slots_alloc(struct pipeline *p, size_t n, struct kvm_error *err)
 		s->compressed = bound ? malloc(p->grains_per_chunk * bound) : NULL;
 		s->compressed_len = calloc(p->grains_per_chunk, sizeof(*s->compressed_len));
 		s->zero = calloc(p->grains_per_chunk, sizeof(*s->zero));
-		if (!s->data || (bound && !s->compressed) || !s->compressed_len || !s->zero)
+		s->in_layer = calloc(p->grains_per_chunk, sizeof(*s->in_layer));
+		if (!s->data || (bound && !s->compressed) || !s->compressed_len || !s->zero ||
+		    !s->in_layer)
 			return kvm_error_set(err, -ENOMEM, "%s: out of memory for conversion buffers",
 					     p->w->path);
 	}
@@ -326,6 +395,7 @@ static void slots_free(struct pipeline *p)
 		free(p->slots[i].compressed);
 		free(p->slots[i].compressed_len);
 		free(p->slots[i].zero);
+		free(p->slots[i].in_layer);
 	}
 	free(p->slots);
 }
@@ -363,6 +433,44 @@ static int refuse_source_as_target(struct kvmi_image *src, const char *path,
 	return 0;
 }
 
+/*
+ * The file NAME that a layer written at PATH is to read through: it must
+ * lie in PATH's folder by the rules kvmi_open applies when the layer is read
+ * back, be an image whose own chain opens, and not be PATH itself.  Its
+ * format goes into the header (*FORMAT, which the caller frees).
+ */
+static int probe_backing_target(const char *path, const char *name, char **format,
+				struct kvm_error *err)
+{
+	struct strbuf dir = STRBUF_INIT, resolved = STRBUF_INIT;
+	struct kvmi_image *backing = NULL;
+	struct stat target, layer;
+	int r;
+
+	path_dirname(path, &dir);
+	r = path_resolve_beneath(dir.buf, name, &resolved, err);
+	if (r < 0) {
+		kvm_error_prefix(err, "%s: backing file", path);
+		goto out;
+	}
+	r = kvmi_open(resolved.buf, NULL, &backing, err);
+	if (r < 0) {
+		kvm_error_prefix(err, "%s: backing file", path);
+		goto out;
+	}
+	if (stat(path, &target) == 0 && fstat(backing->fd, &layer) == 0 &&
+	    target.st_dev == layer.st_dev && target.st_ino == layer.st_ino) {
+		r = kvm_error_set(err, -EINVAL, "%s: cannot be its own backing file", path);
+		goto out;
+	}
+	*format = xstrdup(kvmi_format(backing));
+out:
+	kvmi_close(backing);
+	strbuf_release(&dir);
+	strbuf_release(&resolved);
+	return r;
+}
+
 /* The workers whose 2 slots each (and 2 more) fit in SLOTS_BUDGET. */
 static int threads_within_budget(const struct pipeline *p, int wanted)
 {
@@ -380,18 +488,25 @@ int kvmi_convert(struct kvmi_image *src, const char *path,
 	pthread_t threads[MAX_THREADS];
 	int n_threads, started = 0, r;
 	pthread_attr_t attr;
+	char *backing_format = NULL;
 	uint64_t total;
 
 	r = refuse_source_as_target(src, path, err);
 	if (r < 0)
 		return r;
-	r = writer_open(&p.w, path, src->size, &opts->out, err);
+	if (opts->backing) {
+		r = probe_backing_target(path, opts->backing, &backing_format, err);
+		if (r < 0)
+			goto out;
+		p.top_layer_only = true;
+	}
+	r = writer_open(&p.w, path, src->size, &opts->out, opts->backing, backing_format, err);
 	if (r < 0)
-		return r;
+		goto out;
 
 	p.chunk_len = CHUNK_BYTES > p.w->grain ? CHUNK_BYTES : p.w->grain;
 	p.grains_per_chunk = p.chunk_len / p.w->grain;
-	r = count_data_chunks(src, p.chunk_len, &total, err);
+	r = count_data_chunks(&p, &total, err);
 	if (r < 0)
 		goto out_writer;
 	n_threads = threads_within_budget(&p, thread_count(opts));
@@ -437,11 +552,14 @@ int kvmi_convert(struct kvmi_image *src, const char *path,
 		goto out_slots;
 	}
 	slots_free(&p);
-	return writer_commit(p.w, err);
+	r = writer_commit(p.w, err);
+	goto out;
 
 out_slots:
 	slots_free(&p);
 out_writer:
 	writer_abort(p.w);
+out:
+	free(backing_format);
 	return r;
 }

@@ -11,15 +11,22 @@ const struct image_driver *driver_probe(const uint8_t *head, size_t len, const c
 int driver_find_writable(const char *format, const struct image_driver **drv,
 			 struct kvm_error *err);
 
-/* Starts a new image at PATH: the driver's create on a temporary file. */
+/* Starts a new image at PATH: the driver's create on a temporary file.
+ * BACKING_NAME (or NULL) and BACKING_FORMAT: the file it is a layer over. */
 int writer_open(struct image_writer **w, const char *path, uint64_t size,
-		const struct kvmi_create_options *opts, struct kvm_error *err);
+		const struct kvmi_create_options *opts, const char *backing_name,
+		const char *backing_format, struct kvm_error *err);
 /* Tells W that BYTES more were written, to start writeback in batches. */
 void writer_written(struct image_writer *w, uint64_t bytes);
 /* Finishes the driver's work and renames the files into place. */
 int writer_commit(struct image_writer *w, struct kvm_error *err);
 /* Removes everything written and frees W; accepts NULL. */
 void writer_abort(struct image_writer *w);
+
+/* Like kvmi_block_status, but of IMG's own layer only: where the layer
+ * holds nothing, the extent has depth -1 and is neither data nor zero. */
+int image_layer_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
+		       struct kvmi_extent *extent, struct kvm_error *err);
 
 /* Makes FD stand for LENGTH bytes of its file from OFFSET in every read of
  * io.c, until io_window_remove(FD); NAME is for the error. */

@@ -92,6 +92,10 @@ struct image_writer {
 	/* Set by create when write() takes plain data of several adjacent
 	 * grains in one call, so that it can write them at once. */
 	bool plain_runs;
+	/* A layer over a backing file: the name the header gives it (read
+	 * relative to the image's folder) and its format; NULL otherwise. */
+	const char *backing_name;
+	const char *backing_format;
 	void *priv;
 
 	/* The core's: the main file, and further files (VMDK extents), which
@@ -151,6 +155,10 @@ struct image_driver {
 	 * as zeros are never passed. */
 	int (*write)(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		     size_t compressed_len, struct kvm_error *err);
+	/* Optional; a format without it cannot be written over a backing
+	 * file.  Makes the grain at guest OFFSET read as zeros whatever the
+	 * backing file holds there; called in the same order as write(). */
+	int (*write_zero)(struct image_writer *w, uint64_t offset, struct kvm_error *err);
 	/* Writes the tables, footers and descriptors once all grains are in. */
 	int (*finish)(struct image_writer *w, struct kvm_error *err);
 	/* Frees priv; also called after a failed create (priv may be NULL). */

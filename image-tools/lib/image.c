@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,8 +342,9 @@ int image_read_backing(struct kvmi_image *img, void *buf, size_t len, uint64_t o
 	return 0;
 }
 
-int kvmi_block_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
-		      struct kvmi_extent *extent, struct kvm_error *err)
+/* The status at OFFSET as the top LAYERS layers of IMG's chain give it. */
+static int status_of_layers(struct kvmi_image *img, uint64_t offset, uint64_t length,
+			    int layers, struct kvmi_extent *extent, struct kvm_error *err)
 {
 	struct kvmi_image *layer = img;
 
@@ -356,8 +358,11 @@ int kvmi_block_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
 	extent->start = offset;
 	extent->file_offset = -1;
 	extent->depth = -1;
-	extent->zero = true;
-	for (int depth = 0; layer && offset < layer->size; depth++, layer = layer->backing) {
+	/* What no layer of the whole chain holds reads as zeros; what the
+	 * layers looked at do not hold is left to the layers below. */
+	extent->zero = layers == INT_MAX;
+	for (int depth = 0; layer && offset < layer->size && depth < layers;
+	     depth++, layer = layer->backing) {
 		struct block_status bs = { .file_offset = -1 };
 		uint64_t max = length;
 		int r;
@@ -382,6 +387,18 @@ int kvmi_block_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
 	}
 	extent->length = length;
 	return 0;
+}
+
+int kvmi_block_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
+		      struct kvmi_extent *extent, struct kvm_error *err)
+{
+	return status_of_layers(img, offset, length, INT_MAX, extent, err);
+}
+
+int image_layer_status(struct kvmi_image *img, uint64_t offset, uint64_t length,
+		       struct kvmi_extent *extent, struct kvm_error *err)
+{
+	return status_of_layers(img, offset, length, 1, extent, err);
 }
 
 int image_count_allocated(struct kvmi_image *src, uint32_t grain, uint64_t *bytes,

@@ -11,7 +11,8 @@
 #define OUTPUT_MODE 0666
 
 int writer_open(struct image_writer **out, const char *path, uint64_t size,
-		const struct kvmi_create_options *opts, struct kvm_error *err)
+		const struct kvmi_create_options *opts, const char *backing_name,
+		const char *backing_format, struct kvm_error *err)
 {
 	const struct image_driver *drv;
 	struct option_list options;
@@ -32,6 +33,11 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 		r = kvm_error_set(err, -EINVAL, "%s: format %s cannot be compressed", path, drv->name);
 		goto out;
 	}
+	if (backing_name && !drv->write_zero) {
+		r = kvm_error_set(err, -EINVAL, "%s: format %s cannot have a backing file", path,
+				  drv->name);
+		goto out;
+	}
 
 	w = xcalloc(1, sizeof(*w));
 	w->drv = drv;
@@ -39,6 +45,8 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 	w->compress = opts->compress;
 	w->replace = opts->replace;
 	w->path = xstrdup(path);
+	w->backing_name = backing_name;
+	w->backing_format = backing_format;
 	r = outfile_open(&w->main, path, opts->replace, OUTPUT_MODE, err);
 	if (r < 0) {
 		writer_abort(w);
@@ -135,7 +143,7 @@ int kvmi_create(const char *path, uint64_t size, const struct kvmi_create_option
 		struct kvm_error *err)
 {
 	struct image_writer *w;
-	int r = writer_open(&w, path, size, opts, err);
+	int r = writer_open(&w, path, size, opts, NULL, NULL, err);
 
 	if (r < 0)
 		return r;

@@ -14,6 +14,7 @@ import tarfile
 import pytest
 
 from conftest import require_program, run
+from layers import assert_reads_zeros, own_clusters
 from ovf_fixtures import (make_appliance, make_ova, make_raw, manifest, ovf_descriptor,
                           make_stream_vmdk)
 
@@ -124,9 +125,20 @@ def test_certificate_is_reported(kvm_image, tmp_path):
     assert "signature of the manifest holds" in report["certificate"]
 
 
+# What each snapshot of make_vmx_chain writes: data, and zeroed grains over
+# the base's data (make_raw puts data at 0 and in the last 64 KiB), which
+# must read as zeros however the chain is kept.
+SNAPSHOT_WRITES = {
+    1: ["write -P 0xab 1M 64k", "write -z 16320k 64k"],
+    2: ["write -P 0xcd 1088k 64k", "write -z 0 64k"],
+}
+ZEROED_IN_SNAPSHOTS = ((0, 64 << 10), (16320 << 10, 64 << 10))
+
+
 def make_vmx_chain(directory):
-    """vm.vmdk <- vm-000001.vmdk <- vm-000002.vmdk, with writes in each
-    delta, as VMware's snapshots leave them; returns the newest delta."""
+    """vm.vmdk <- vm-000001.vmdk <- vm-000002.vmdk, with writes and zeroed
+    grains in each delta, as VMware's snapshots leave them; returns the
+    newest delta."""
     require_program("qemu-io")
     directory.mkdir()
     make_raw(directory / "base.raw", 16 << 20, 5)
@@ -134,12 +146,12 @@ def make_vmx_chain(directory):
                     directory / "vm.vmdk"], check=True)
     (directory / "base.raw").unlink()
     parent = "vm.vmdk"
-    for level, write in ((1, "write -P 0xab 1M 64k"), (2, "write -P 0xcd 1088k 64k")):
+    for level, writes in SNAPSHOT_WRITES.items():
         delta = f"vm-00000{level}.vmdk"
-        subprocess.run(["qemu-img", "create", "-q", "-f", "vmdk", "-b", parent, "-F", "vmdk",
-                        delta], cwd=directory, check=True)
-        subprocess.run(["qemu-io", "-c", write, delta], cwd=directory, check=True,
-                       capture_output=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on",
+                        "-b", parent, "-F", "vmdk", delta], cwd=directory, check=True)
+        subprocess.run(["qemu-io", *(a for w in writes for a in ("-c", w)), delta],
+                       cwd=directory, check=True, capture_output=True)
         parent = delta
     return directory / parent
 
@@ -184,14 +196,44 @@ def test_vmx_snapshot_chain_is_flattened(kvm_image, qemu_img, tmp_path):
     assert_valid_domain(tmp_path / "guest" / "vm.xml")
 
 
-def test_vmx_keep_chain_is_refused_for_now(kvm_image, tmp_path):
+def test_vmx_keep_chain_becomes_qcow2_backing_chain(kvm_image, qemu_img, tmp_path):
     newest = make_vmx_chain(tmp_path / "vm")
     vmx = tmp_path / "vm" / "vm.vmx"
     vmx.write_text(VMX.format(guest_os="debian11-64", disk=newest.name))
-    result = kvm_image("import", vmx, "--output", tmp_path / "guest", "--keep-chain")
-    assert result.returncode == 1
-    assert "not supported yet" in result.stderr
-    assert not (tmp_path / "guest").exists()
+    guest = tmp_path / "guest"
+    report = import_ok(kvm_image, vmx, guest, "--keep-chain")
+    top, snap1, base = guest / "vm.qcow2", guest / "vm-snapshot1.qcow2", guest / "vm-base.qcow2"
+    disk = report["disks"][0]
+    assert disk["snapshots-kept"] == 2 and disk["snapshots-flattened"] == 0
+    assert disk["file"] == str(top) and disk["backing-chain"] == [str(snap1), str(base)]
+    assert "2 snapshot layers kept as a qcow2 backing chain" in (guest / "report.txt").read_text()
+    assert report["command"].endswith(f"--disk {top}")
+
+    # qemu-img sees the chain, by names relative to the folder.
+    chain = json.loads(qemu_img("info", "--backing-chain", "--output=json", top).stdout)
+    assert [pathlib.Path(i["filename"]).name for i in chain] == \
+        ["vm.qcow2", "vm-snapshot1.qcow2", "vm-base.qcow2"]
+    assert [i.get("backing-filename") for i in chain] == ["vm-snapshot1.qcow2", "vm-base.qcow2", None]
+    assert all(i["format"] == "qcow2" for i in chain)
+    assert [i.get("backing-filename-format") for i in chain[:2]] == ["qcow2", "qcow2"]
+    for layer in (top, snap1, base):
+        assert qemu_img("check", layer).returncode == 0
+    # Each layer reads as its VMware counterpart and holds only its own clusters.
+    assert_same(qemu_img, newest, top)
+    assert_same(qemu_img, tmp_path / "vm" / "vm-000001.vmdk", snap1)
+    assert_same(qemu_img, tmp_path / "vm" / "vm.vmdk", base)
+    for ours, theirs in ((top, newest), (snap1, tmp_path / "vm" / "vm-000001.vmdk")):
+        assert own_clusters(ours) == own_clusters(theirs)
+    assert "zero" in own_clusters(top).values()
+    for offset, length in ZEROED_IN_SNAPSHOTS:
+        assert_reads_zeros(top, offset, length)
+    # kvm-image reads the chain back without --allow-external-files.
+    assert kvm_image("compare", newest, top).returncode == 0
+
+    xml = (guest / "vm.xml").read_text()
+    assert_valid_domain(guest / "vm.xml")
+    assert f"<source file='{top}'/>" in xml
+    assert xml.index(str(snap1)) < xml.index(str(base)) and "<backingStore/>" in xml
 
 
 def test_windows_guest_keeps_sata_and_e1000e(kvm_image, tmp_path):

@@ -14,6 +14,10 @@
  *
  * Since clusters are only ever appended, only the newest L2 table and
  * refcount block change; each is written out when the pass leaves it.
+ *
+ * A layer over a backing file names it in the header cluster, after the
+ * backing format extension, as QEMU does; the grains the layer zeroes are
+ * zero clusters (version 3's flag), which hide what the backing holds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +31,9 @@
 #define QCOW2_DEFAULT_CLUSTER_SIZE (64u << 10)
 #define QCOW2_DEFAULT_REFCOUNT_ORDER 4
 #define NO_INDEX UINT64_MAX
+/* The header, the backing format extension (5 bytes of "qcow2" padded to
+ * 8), the end of the extensions, then the backing file name. */
+#define HEADER_EXT_BYTES(format_len) (8 + (((format_len) + 7) & ~(size_t)7))
 
 const struct option_desc qcow2_create_options[] = {
 	{ "cluster_size", OPTION_SIZE, "cluster size, a power of two from 512 to 2M (default 64k)" },
@@ -311,6 +318,29 @@ void qcow2_writer_free(struct image_writer *w)
 	w->priv = NULL;
 }
 
+/* Bytes of the header cluster before the backing file name. */
+static size_t backing_name_offset(const struct image_writer *w)
+{
+	return QCOW2_HEADER_LENGTH_WITH_COMPRESSION + HEADER_EXT_BYTES(strlen(w->backing_format)) + 8;
+}
+
+static int check_backing_fits(struct image_writer *w, const struct qcow2_writer *q,
+			      struct kvm_error *err)
+{
+	size_t len = strlen(w->backing_name);
+
+	if (q->p.prealloc_metadata)
+		return kvm_error_set(err, -EINVAL,
+				     "%s: preallocation=metadata cannot be combined with a backing file",
+				     w->path);
+	if (len == 0 || len > QCOW2_MAX_BACKING_NAME ||
+	    backing_name_offset(w) + len > 1u << q->p.cluster_bits)
+		return kvm_error_set(err, -ENAMETOOLONG,
+				     "%s: the backing file name (%zu bytes) does not fit in the header cluster",
+				     w->path, len);
+	return 0;
+}
+
 int qcow2_create(struct image_writer *w, const struct option_list *opts,
 		 struct kvm_error *err)
 {
@@ -326,6 +356,11 @@ int qcow2_create(struct image_writer *w, const struct option_list *opts,
 		return kvm_error_set(err, -EINVAL,
 				     "%s: preallocation=metadata cannot be combined with compression",
 				     w->path);
+	if (w->backing_name) {
+		r = check_backing_fits(w, q, err);
+		if (r < 0)
+			return r;
+	}
 	r = l1_entries(w->size, q->p.cluster_bits, w->path, &q->l1_size, err);
 	if (r < 0)
 		return r;
@@ -475,6 +510,18 @@ int qcow2_write(struct image_writer *w, uint64_t offset, const void *buf, size_t
 	return 0;
 }
 
+int qcow2_write_zero(struct image_writer *w, uint64_t offset, struct kvm_error *err)
+{
+	struct qcow2_writer *q = w->priv;
+	uint64_t guest_cluster = offset >> q->p.cluster_bits;
+	int r = enter_l2(w, q, guest_cluster, err);
+
+	if (r < 0)
+		return r;
+	set_l2_entry(q, guest_cluster, QCOW2_OFLAG_ZERO);
+	return 0;
+}
+
 static int write_table(struct image_writer *w, uint64_t *table, uint64_t entries,
 		       uint64_t offset, struct kvm_error *err)
 {
@@ -483,12 +530,37 @@ static int write_table(struct image_writer *w, uint64_t *table, uint64_t entries
 	return io_pwrite_all(w->fd, w->path, table, entries * 8, offset, err);
 }
 
+/* The backing format extension, the end of the extensions and the backing
+ * file name, from offset QCOW2_HEADER_LENGTH_WITH_COMPRESSION of H. */
+static void put_backing(const struct image_writer *w, uint8_t *h)
+{
+	size_t format_len = strlen(w->backing_format), name_len = strlen(w->backing_name);
+	size_t name_offset = backing_name_offset(w);
+	uint8_t *ext = h + QCOW2_HEADER_LENGTH_WITH_COMPRESSION;
+
+	qcow2_put_be32(ext, QCOW2_EXT_BACKING_FORMAT);
+	qcow2_put_be32(ext + 4, (uint32_t)format_len);
+	memcpy(ext + 8, w->backing_format, format_len);
+	memcpy(h + name_offset, w->backing_name, name_len);
+	qcow2_put_be64(h + 8, name_offset);
+	qcow2_put_be32(h + 16, (uint32_t)name_len);
+}
+
 static int write_header(struct image_writer *w, struct qcow2_writer *q, struct kvm_error *err)
 {
-	/* The v3 header with the compression type, then an empty list of
-	 * header extensions. */
-	uint8_t h[QCOW2_HEADER_LENGTH_WITH_COMPRESSION + 8] = { 0 };
+	/* The v3 header with the compression type, then the header
+	 * extensions (none but the backing format) and the backing name;
+	 * the rest of the cluster stays zero, as allocated. */
+	size_t len = QCOW2_HEADER_LENGTH_WITH_COMPRESSION + 8;
 	uint64_t incompatible = 0;
+	uint8_t *h;
+	int r;
+
+	if (w->backing_name)
+		len = backing_name_offset(w) + strlen(w->backing_name);
+	h = xcalloc(1, len);
+	if (w->backing_name)
+		put_backing(w, h);
 
 	if (q->p.compression_type != QCOW2_COMPRESSION_ZLIB)
 		incompatible |= QCOW2_INCOMPAT_COMPRESSION;
@@ -504,7 +576,9 @@ static int write_header(struct image_writer *w, struct qcow2_writer *q, struct k
 	qcow2_put_be32(h + 96, q->p.refcount_order);
 	qcow2_put_be32(h + 100, QCOW2_HEADER_LENGTH_WITH_COMPRESSION);
 	h[104] = (uint8_t)q->p.compression_type;
-	return io_pwrite_all(w->fd, w->path, h, sizeof(h), 0, err);
+	r = io_pwrite_all(w->fd, w->path, h, len, 0, err);
+	free(h);
+	return r;
 }
 
 int qcow2_finish(struct image_writer *w, struct kvm_error *err)

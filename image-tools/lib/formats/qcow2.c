@@ -838,6 +838,7 @@ const struct image_driver qcow2_driver = {
 	.create = qcow2_create,
 	.compress = qcow2_compress,
 	.write = qcow2_write,
+	.write_zero = qcow2_write_zero,
 	.finish = qcow2_finish,
 	.writer_free = qcow2_writer_free,
 	.measure = qcow2_measure,

@@ -186,6 +186,7 @@ int qcow2_create(struct image_writer *w, const struct option_list *opts,
 size_t qcow2_compress(struct image_writer *w, const void *in, size_t len, void *out);
 int qcow2_write(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		size_t compressed_len, struct kvm_error *err);
+int qcow2_write_zero(struct image_writer *w, uint64_t offset, struct kvm_error *err);
 int qcow2_finish(struct image_writer *w, struct kvm_error *err);
 void qcow2_writer_free(struct image_writer *w);
 int qcow2_measure(const struct option_list *opts, uint64_t size, struct kvmi_image *src,

@@ -84,6 +84,30 @@ static void add_features(struct strbuf *xml, const struct import_target *target,
 	strbuf_addstr(xml, "  </features>\n");
 }
 
+/* A kept snapshot chain, nested as libvirt describes it; an empty
+ * <backingStore/> says that the base has none. */
+static void add_backing_chain(struct strbuf *xml, const struct import_disk *d,
+			      const char *format)
+{
+	size_t k;
+
+	if (!d->n_backing)
+		return;
+	for (k = 0; k < d->n_backing; k++) {
+		int indent = 6 + 2 * (int)k;
+
+		strbuf_addf(xml, "%*s<backingStore type='file'>\n"
+				 "%*s<format type='%s'/>\n"
+				 "%*s<source file='", indent, "", indent + 2, "", format,
+			    indent + 2, "");
+		add_escaped(xml, d->backing_paths[k]);
+		strbuf_addstr(xml, "'/>\n");
+	}
+	strbuf_addf(xml, "%*s<backingStore/>\n", 6 + 2 * (int)k, "");
+	while (k-- > 0)
+		strbuf_addf(xml, "%*s</backingStore>\n", 6 + 2 * (int)k, "");
+}
+
 int domain_xml_write(const struct import_vm *vm, const struct import_target *target,
 		     char *const *disk_paths, const char *format, struct strbuf *xml,
 		     struct kvm_error *err)
@@ -121,7 +145,9 @@ int domain_xml_write(const struct import_vm *vm, const struct import_target *tar
 				 "      <driver name='qemu' type='%s'/>\n"
 				 "      <source file='", format);
 		add_escaped(xml, disk_paths[i]);
-		strbuf_addf(xml, "'/>\n      <target dev='%s%c' bus='%s'/>\n",
+		strbuf_addstr(xml, "'/>\n");
+		add_backing_chain(xml, &vm->disks[i], format);
+		strbuf_addf(xml, "      <target dev='%s%c' bus='%s'/>\n",
 			    virtio ? "vd" : "sd", (char)('a' + i), virtio ? "virtio" : "sata");
 		if (i == 0)
 			strbuf_addstr(xml, "      <boot order='1'/>\n");

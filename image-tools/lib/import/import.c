@@ -37,6 +37,9 @@ void import_vm_free(struct import_vm *vm)
 		free(vm->disks[i].path);
 		free(vm->disks[i].bus);
 		free(vm->disks[i].controller);
+		for (size_t j = 0; j < vm->disks[i].n_backing; j++)
+			free(vm->disks[i].backing_paths[j]);
+		free(vm->disks[i].backing_paths);
 	}
 	free(vm->disks);
 	for (size_t i = 0; i < vm->n_nics; i++) {
@@ -627,11 +630,60 @@ static const char *nic_description(const char *model)
 	return "emulated network card";
 }
 
+/*
+ * --keep-chain: the layers of IMG's chain under its top, base first, each
+ * to its own qcow2 beside OUT_PATH (NAME-base.qcow2, NAME-snapshot1.qcow2,
+ * ...) over the one converted before; the top is then converted over the
+ * last of them.  CONV gets the top's backing name.
+ */
+static int convert_layers(struct kvmi_image *img, int layers, struct import_disk *d,
+			  const char *out_path, const struct kvmi_import_options *opts,
+			  struct kvmi_convert_options *conv, struct json_object *disk_report,
+			  struct written *written, struct kvm_error *err)
+{
+	struct json_object *chain = json_object_new_array();
+	/* A kept chain is always qcow2 (kvmi_import checks), named NAME.qcow2. */
+	size_t stem_len = strlen(out_path) - strlen(".qcow2");
+	int r = 0;
+
+	json_object_object_add(disk_report, "backing-chain", chain);
+	d->backing_paths = xcalloc((size_t)layers, sizeof(*d->backing_paths));
+	d->n_backing = (size_t)layers;
+	/* Layer DEPTH of the chain is snapshot LAYERS - DEPTH; the base is
+	 * snapshot 0. */
+	for (int depth = layers; depth >= 1; depth--) {
+		struct kvmi_image *layer = img;
+		struct strbuf path = STRBUF_INIT;
+
+		for (int k = 0; k < depth; k++)
+			layer = kvmi_backing(layer);
+		strbuf_add(&path, out_path, stem_len);
+		if (depth == layers)
+			strbuf_addstr(&path, "-base.qcow2");
+		else
+			strbuf_addf(&path, "-snapshot%d.qcow2", layers - depth);
+		step(opts, "converting snapshot layer %s to %s", path_basename(kvmi_path(layer)),
+		     path.buf);
+		r = kvmi_convert(layer, path.buf, conv, err);
+		if (r < 0) {
+			strbuf_release(&path);
+			return r;
+		}
+		written_add(written, path.buf);
+		d->backing_paths[depth - 1] = strbuf_detach(&path);
+		conv->backing = path_basename(d->backing_paths[depth - 1]);
+	}
+	for (size_t k = 0; k < d->n_backing; k++)
+		json_object_array_add(chain, json_object_new_string(d->backing_paths[k]));
+	return r;
+}
+
 static int convert_disk(struct import_vm *vm, size_t i, const char *out_path,
 			const struct kvmi_import_options *opts, const char *format,
-			struct json_object *disk_report, struct kvm_error *err)
+			struct json_object *disk_report, struct written *written,
+			struct kvm_error *err)
 {
-	const struct import_disk *d = &vm->disks[i];
+	struct import_disk *d = &vm->disks[i];
 	struct strbuf name = STRBUF_INIT;
 	struct kvmi_open_options open_opts = {
 		.flags = opts->flags,
@@ -666,15 +718,15 @@ static int convert_disk(struct import_vm *vm, size_t i, const char *out_path,
 			       kvmi_virtual_size(img));
 	for (struct kvmi_image *l = kvmi_backing(img); l; l = kvmi_backing(l))
 		layers++;
-	if (opts->keep_chain && layers) {
-		r = kvm_error_set(err, -ENOTSUP, "%s: keeping the %d snapshot layers as a qcow2 chain "
-				  "is not supported yet; import without --keep-chain to flatten them",
-				  kvmi_path(img), layers);
-		goto out;
-	}
 	json_out_add_string(disk_report, "source-format", kvmi_format(img));
 	json_out_add_uint(disk_report, "virtual-size", kvmi_virtual_size(img));
-	json_out_add_int(disk_report, "snapshots-flattened", layers);
+	json_out_add_int(disk_report, "snapshots-flattened", opts->keep_chain ? 0 : layers);
+	json_out_add_int(disk_report, "snapshots-kept", opts->keep_chain ? layers : 0);
+	if (opts->keep_chain && layers) {
+		r = convert_layers(img, layers, d, out_path, opts, &conv, disk_report, written, err);
+		if (r < 0)
+			goto out;
+	}
 	r = kvmi_convert(img, out_path, &conv, err);
 out:
 	kvmi_close(img);
@@ -832,7 +884,8 @@ static int convert_disks(struct import_run *run, const char *format, struct kvm_
 		json_out_add_string(disk, "file", run->disk_paths[i]);
 		json_out_add_string(disk, "format", format);
 		step(run->opts, "converting %s to %s", run->vm.disks[i].file, run->disk_paths[i]);
-		r = convert_disk(&run->vm, i, run->disk_paths[i], run->opts, format, disk, err);
+		r = convert_disk(&run->vm, i, run->disk_paths[i], run->opts, format, disk,
+				 &run->written, err);
 		if (r < 0)
 			return r;
 		written_add(&run->written, run->disk_paths[i]);

@@ -36,6 +36,10 @@ struct import_disk {
 	char *controller;	/* the controller's model as named, or NULL */
 	int controller_index;
 	int unit;
+	/* With --keep-chain: the converted layers under the disk's file,
+	 * nearest first, as absolute paths. */
+	char **backing_paths;
+	size_t n_backing;
 };
 
 struct import_nic {

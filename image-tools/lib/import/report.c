@@ -35,6 +35,22 @@ static void add_list(struct strbuf *sb, struct json_object *report, const char *
 		strbuf_addf(sb, "  - %s\n", json_object_get_string(json_object_array_get_idx(list, i)));
 }
 
+/* The layers under a disk's file that --keep-chain kept, nearest first. */
+static void add_kept_chain(struct strbuf *sb, struct json_object *disk)
+{
+	struct json_object *chain;
+	size_t n;
+
+	if (!json_object_object_get_ex(disk, "backing-chain", &chain))
+		return;
+	n = json_object_array_length(chain);
+	strbuf_addf(sb, "    %zu snapshot layer%s kept as a qcow2 backing chain, newest first:\n",
+		    n, n == 1 ? "" : "s");
+	for (size_t k = 0; k < n; k++)
+		strbuf_addf(sb, "      <- %s\n",
+			    json_object_get_string(json_object_array_get_idx(chain, k)));
+}
+
 char *kvmi_import_report_text(struct json_object *report)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -70,6 +86,7 @@ char *kvmi_import_report_text(struct json_object *report)
 					    json_object_get_int(snaps),
 					    json_object_get_int(snaps) == 1 ? "" : "s");
 			strbuf_addch(&sb, '\n');
+			add_kept_chain(&sb, d);
 		}
 	}
 	if (json_object_object_get_ex(report, "nics", &list) && json_object_array_length(list)) {
