@@ -178,8 +178,8 @@ def test_kvm_run_boots_linux_with_kvm_on_q35_and_pc(kvm_run, qemu_core):
 modprobe kvm_amd && mark kvm-loaded
 report q35-command host_run {env} {kvm_run} --dry-run --require-kvm --profile linux --console serial
 report pc-command host_run {env} {kvm_run} --dry-run --require-kvm --profile legacy --console serial
-report q35 host_run {env} {kvm_run} --require-kvm --profile linux --name core-q35 --cpus 1 {guest}
-report pc host_run {env} {kvm_run} --require-kvm --profile legacy --name core-pc {guest}
+report q35 host_run {env} {kvm_run} -v --require-kvm --profile linux --name core-q35 --cpus 1 {guest}
+report pc host_run {env} {kvm_run} -v --require-kvm --profile legacy --name core-pc {guest}
 ''', modules=["kvm_amd"], timeout=900)
     assert result.finished, result.explain()
     assert "kvm-loaded" in result.markers, result.explain()
@@ -192,5 +192,6 @@ report pc host_run {env} {kvm_run} --require-kvm --profile legacy --name core-pc
         assert lines[lines.index("-machine") + 1].split(",")[0] == profile_machine
         booted = result.reports[machine]
         assert booted.status == 0, booted.output
+        assert f"running {qemu_core}, the KVM-only QEMU" in booted.output
         assert kvmharness.GUEST_MARKER in booted.output, result.explain()
     print(f"KVM harness run: {result.seconds:.1f} s")
