@@ -12,6 +12,8 @@
 #   make bench           kvm-image convert against qemu-img convert, side by side
 #   make demo            convert a sample VMware disk it makes
 #   make install DESTDIR=... PREFIX=/usr
+#   make qemu-kvm-core   the KVM-only QEMU into build/qemu-kvm-core/ (cached)
+#   make install-qemu-kvm-core DESTDIR=... PREFIX=/usr   and install it
 #   make clean
 
 PREFIX ?= /usr/local
@@ -101,6 +103,17 @@ install: $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	ninja -C $(BUILD)
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+# The KVM-only QEMU from the distribution's QEMU source (docs/qemu-kvm.md);
+# built once per change of its inputs, cached in ~/.cache/kvm-bundle/qemu-core/.
+.PHONY: qemu-kvm-core install-qemu-kvm-core
+qemu-kvm-core:
+	qemu-kvm/core/build-qemu-core --output $(BUILD)/qemu-kvm-core
+
+# Where kvm-run, built with the same PREFIX, looks for it.
+install-qemu-kvm-core:
+	qemu-kvm/core/build-qemu-core --libexecdir $(PREFIX)/libexec --install \
+		$(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -175,12 +175,38 @@ static char *first_file(const char *const *paths)
 	return NULL;
 }
 
-int host_find_qemu(struct host_files *files, struct kvm_error *err)
+/*
+ * The KVM-only QEMU (qemu-kvm/core, a package of its own), when installed:
+ * KVM_RUN_QEMU_CORE names another one (the tests' build), or is set empty
+ * to leave it out.  *PATH is NULL when there is none.
+ */
+static int find_qemu_core(char **path, struct kvm_error *err)
+{
+	static const char *const installed[] = { KVM_RUN_QEMU_CORE, NULL };
+	const char *chosen = getenv("KVM_RUN_QEMU_CORE");
+
+	*path = NULL;
+	if (!chosen) {
+		*path = first_file(installed);
+		return 0;
+	}
+	if (!chosen[0])
+		return 0;
+	if (access(chosen, X_OK) < 0)
+		return kvm_error_set(err, -ENOENT, "%s: no such program (KVM_RUN_QEMU_CORE)", chosen);
+	*path = xstrdup(chosen);
+	return 0;
+}
+
+int host_find_qemu(struct host_files *files, bool kvm, struct kvm_error *err)
 {
 	/* RHEL ships QEMU only there; never the name in PATH, which may be us. */
 	static const char *const rhel[] = { "/usr/libexec/qemu-kvm", NULL };
 	const char *chosen = getenv("KVM_RUN_QEMU");
+	char *core;
+	int ret;
 
+	files->qemu_kvm_only = false;
 	if (chosen && chosen[0]) {
 		if (!run_program_exists(chosen))
 			return kvm_error_set(err, -ENOENT, "%s: no such program (KVM_RUN_QEMU)",
@@ -188,16 +214,32 @@ int host_find_qemu(struct host_files *files, struct kvm_error *err)
 		files->qemu = xstrdup(chosen);
 		return 0;
 	}
-	if (run_program_exists("qemu-system-x86_64")) {
-		files->qemu = xstrdup("qemu-system-x86_64");
+	ret = find_qemu_core(&core, err);
+	if (ret < 0)
+		return ret;
+	/* It has no software emulator: guests without KVM need the other. */
+	if (core && kvm) {
+		files->qemu = core;
+		files->qemu_kvm_only = true;
 		return 0;
 	}
-	files->qemu = first_file(rhel);
-	if (files->qemu)
+	if (run_program_exists("qemu-system-x86_64"))
+		files->qemu = xstrdup("qemu-system-x86_64");
+	else
+		files->qemu = first_file(rhel);
+	if (files->qemu) {
+		free(core);
 		return 0;
-	return kvm_error_set(err, -ENOENT,
-			     "qemu-system-x86_64: not installed (the package is qemu-system-x86 on "
-			     "Debian, qemu-x86 on openSUSE, qemu-system-x86-core on Fedora)");
+	}
+	ret = core ? kvm_error_set(err, -ENOENT,
+				   "%s runs guests only with KVM, and software emulation needs "
+				   "qemu-system-x86_64, which is not installed", core)
+		   : kvm_error_set(err, -ENOENT,
+				   "qemu-system-x86_64: not installed (the package is "
+				   "qemu-system-x86 on Debian, qemu-x86 on openSUSE, "
+				   "qemu-system-x86-core on Fedora)");
+	free(core);
+	return ret;
 }
 
 int host_find_seabios(struct host_files *files, struct kvm_error *err)

@@ -27,7 +27,8 @@ static const char help[] =
 	"Run a guest with the distribution's QEMU, with KVM when it works, and the\n"
 	"machine and devices its system needs, from a profile.  Given QEMU's own\n"
 	"options (-hda disk.img -m 1024), pass them to QEMU with KVM turned on;\n"
-	"-no-kvm asks for software emulation.\n"
+	"-no-kvm asks for software emulation.  Guests under KVM run with the\n"
+	"bundle's KVM-only QEMU when it is installed.\n"
 	"\n"
 	"Options:\n"
 	"      --profile NAME     linux, windows, windows-11, legacy or your own\n"
@@ -265,36 +266,46 @@ static int run_passthrough(int argc, char **argv, const struct options *opts)
 	struct host_files files = { 0 };
 	struct arglist qemu_argv = { 0 };
 	struct kvm_error err = { 0 };
-	bool chosen = false, no_kvm = false, kvm;
-	int status = 1;
+	bool chosen = false, chosen_tcg = false, no_kvm = false, kvm;
+	int status;
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
+		bool accel_value = false;
 
 		if (arg[0] == '-' && arg[1] == '-')
 			arg++;
-		if (strcmp(arg, "-no-kvm") == 0)
+		if (strcmp(arg, "-no-kvm") == 0) {
 			no_kvm = true;
-		else if (strcmp(arg, "-enable-kvm") == 0 || strcmp(arg, "-accel") == 0 ||
-			 ((strcmp(arg, "-machine") == 0 || strcmp(arg, "-M") == 0) &&
-			  i + 1 < argc && strstr(argv[i + 1], "accel=")))
+		} else if (strcmp(arg, "-enable-kvm") == 0) {
 			chosen = true;
+		} else if (strcmp(arg, "-accel") == 0) {
+			chosen = accel_value = true;
+		} else if ((strcmp(arg, "-machine") == 0 || strcmp(arg, "-M") == 0) &&
+			   i + 1 < argc && strstr(argv[i + 1], "accel=")) {
+			chosen = accel_value = true;
+		}
+		/* Only the distribution's QEMU can emulate: find out if it is asked. */
+		if (accel_value && i + 1 < argc && strstr(argv[i + 1], "tcg"))
+			chosen_tcg = true;
 	}
 	if (no_kvm && opts->require_kvm) {
 		log_error("-no-kvm and --require-kvm contradict each other");
 		return 1;
 	}
-	if (host_find_qemu(&files, &err) < 0) {
+	if (chosen)
+		kvm = !chosen_tcg;
+	else if (no_kvm)
+		kvm = false;
+	else if (choose_accel(opts->accel, opts->require_kvm, opts->dry_run, &kvm) < 0)
+		return 1;
+	if (host_find_qemu(&files, kvm, &err) < 0) {
 		report(&err);
 		return 1;
 	}
+	log_verbose("running %s%s", files.qemu, files.qemu_kvm_only ? ", the KVM-only QEMU" : "");
 	arglist_push(&qemu_argv, files.qemu);
 	if (!chosen) {
-		if (no_kvm) {
-			kvm = false;
-		} else if (choose_accel(opts->accel, opts->require_kvm, opts->dry_run, &kvm) < 0) {
-			goto out;
-		}
 		arglist_push(&qemu_argv, "-accel");
 		arglist_push(&qemu_argv, kvm ? "kvm" : "tcg");
 	}
@@ -310,7 +321,6 @@ static int run_passthrough(int argc, char **argv, const struct options *opts)
 	} else {
 		status = run_guest(&qemu_argv, NULL, NULL);
 	}
-out:
 	arglist_release(&qemu_argv);
 	host_files_release(&files);
 	return status;
@@ -517,13 +527,17 @@ static int run_profile(struct options *opts, char **extra, size_t n_extra)
 	if (choose_accel(opts->accel, opts->require_kvm, opts->dry_run, &l.kvm) < 0)
 		goto out;
 
-	if (host_find_qemu(&files, &err) < 0 ||
+	/* The KVM-only QEMU has no GTK window: asked for one, take the other. */
+	if (host_find_qemu(&files, l.kvm && !(opts->console && l.console == CONSOLE_GTK), &err) < 0 ||
 	    (l.firmware == FIRMWARE_BIOS && host_find_seabios(&files, &err) < 0) ||
 	    (l.firmware != FIRMWARE_BIOS &&
 	     host_find_ovmf(&files, l.firmware == FIRMWARE_UEFI_SECURE_BOOT, &err) < 0)) {
 		report(&err);
 		goto out;
 	}
+	log_verbose("running %s%s", files.qemu, files.qemu_kvm_only ? ", the KVM-only QEMU" : "");
+	if (files.qemu_kvm_only && !opts->console && l.console == CONSOLE_GTK)
+		l.console = CONSOLE_VNC;
 	if (opts->virtio_win) {
 		l.virtio_win = opts->virtio_win;
 	} else if (profile.virtio_win) {

@@ -119,6 +119,7 @@ int host_kvm_usable(struct kvm_error *err);
 /* The files kvm-run needs from the distribution, as it found them. */
 struct host_files {
 	char *qemu;
+	bool qemu_kvm_only;	/* the KVM-only QEMU of qemu-kvm/core */
 	char *seabios;
 	char *ovmf_code;
 	char *ovmf_vars;
@@ -126,7 +127,11 @@ struct host_files {
 	char *virtio_win;
 };
 
-int host_find_qemu(struct host_files *files, struct kvm_error *err);
+/*
+ * The QEMU to run: the KVM-only one (qemu-kvm/core) when it is installed and
+ * KVM is used, else the distribution's.  KVM_RUN_QEMU names one to use always.
+ */
+int host_find_qemu(struct host_files *files, bool kvm, struct kvm_error *err);
 int host_find_seabios(struct host_files *files, struct kvm_error *err);
 int host_find_ovmf(struct host_files *files, bool secure_boot, struct kvm_error *err);
 int host_find_swtpm(struct host_files *files, struct kvm_error *err);
