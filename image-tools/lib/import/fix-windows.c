@@ -383,24 +383,40 @@ static int read_drivers(struct fixer *f, const struct windows *w, const char *is
 	return 0;
 }
 
-/* The appliance's path of DIR under the system root, made if missing. */
+/*
+ * The appliance's path of DIR ('/'-separated) under the system root, made
+ * where missing.  Windows names are case-insensitive, so each existing
+ * folder is taken with the case it has; libguestfs resolves a path whose
+ * last part only may be missing, hence one part at a time.
+ */
 static int guest_dir(struct fixer *f, const struct windows *w, const char *dir,
 		     struct strbuf *path)
 {
 	struct strbuf wanted = STRBUF_INIT;
-	char *real;
+	int r = 0;
 
-	strbuf_addf(&wanted, "%s/%s", w->systemroot, dir);
-	real = guestfs_case_sensitive_path(f->g, wanted.buf);
-	strbuf_release(&wanted);
-	if (!real)
-		return fixer_failed(f, "cannot find the guest's Windows folders");
 	strbuf_reset(path);
-	strbuf_addstr(path, real);
-	free(real);
-	if (guestfs_mkdir_p(f->g, path->buf) < 0)
-		return fixer_failed(f, "cannot make a folder in the guest");
-	return 0;
+	strbuf_addstr(path, w->systemroot);
+	for (const char *p = dir; *p && r == 0;) {
+		size_t len = strcspn(p, "/");
+		char *real;
+
+		strbuf_reset(&wanted);
+		strbuf_addf(&wanted, "%s/%.*s", path->buf, (int)len, p);
+		p += len + (p[len] == '/');
+		real = guestfs_case_sensitive_path(f->g, wanted.buf);
+		if (!real) {
+			r = fixer_failed(f, "cannot find the guest's Windows folders");
+			break;
+		}
+		strbuf_reset(path);
+		strbuf_addstr(path, real);
+		free(real);
+		if (guestfs_is_dir(f->g, path->buf) <= 0 && guestfs_mkdir(f->g, path->buf) < 0)
+			r = fixer_failed(f, "cannot make a folder in the guest");
+	}
+	strbuf_release(&wanted);
+	return r;
 }
 
 static int write_guest_file(struct fixer *f, const char *dir, const char *name,
