@@ -9,7 +9,9 @@ filled by hivexregedit.  Its current control set is ControlSet002, so
 edits to the wrong one show.  The virtio-win ISO is made by xorriso with
 the real ISO's folder layout and small distinct dummy driver files, with
 decoys (w11, x86) that must not be taken.  After the import, guestfish
-reads the converted disk back and hivexregedit --export shows the keys."""
+reads the converted disk back and hivexregedit --export shows the keys.
+The guest's disk is cached in ~/.cache/kvm-bundle/import-windows/."""
+import hashlib
 import json
 import os
 import pathlib
@@ -20,6 +22,7 @@ import pytest
 
 from conftest import require_program, run
 from ovf_fixtures import make_ova, manifest, ovf_descriptor
+import regf
 from regf import empty_hive
 
 TIMEOUT = 1200
@@ -156,21 +159,7 @@ def make_virtio_win_iso(tmp, name, layout):
     return iso
 
 
-@pytest.fixture(scope="module")
-def windows(tmp_path_factory):
-    """The synthetic Windows 10 guest as a VMware OVA, its hives, and the
-    guestfish runner; one appliance launch."""
-    for tool in ("guestfish", "hivexregedit", "xorriso", "qemu-img"):
-        require_program(tool)
-    tmp = tmp_path_factory.mktemp("windows")
-    make_hive(tmp / "SYSTEM", SYSTEM, SYSTEM_KEYS)
-    make_hive(tmp / "SOFTWARE", SOFTWARE, SOFTWARE_KEYS)
-    (tmp / "cmd.exe").write_bytes(pe32_plus_console())
-    raw = tmp / "win.raw"
-    with open(raw, "wb") as f:
-        f.truncate(64 << 20)
-    guestfish = Guestfish()
-    result = guestfish(["-a", raw], f"""run
+FIXTURE_SCRIPT = """run
 available ntfs3g
 part-disk /dev/sda mbr
 part-set-bootable /dev/sda 1 true
@@ -178,25 +167,60 @@ mkfs ntfs /dev/sda1
 mount /dev/sda1 /
 mkdir-p /Windows/System32/config
 mkdir-p /Windows/System32/drivers
-upload {tmp / 'cmd.exe'} /Windows/System32/cmd.exe
-upload {tmp / 'SYSTEM'} /Windows/System32/config/SYSTEM
-upload {tmp / 'SOFTWARE'} /Windows/System32/config/SOFTWARE
+upload {tmp}/cmd.exe /Windows/System32/cmd.exe
+upload {tmp}/SYSTEM /Windows/System32/config/SYSTEM
+upload {tmp}/SOFTWARE /Windows/System32/config/SOFTWARE
 umount-all
-""")
+"""
+
+
+def windows_vmdk(tmp, guestfish):
+    """The guest's disk as streamOptimized VMDK, cached in
+    ~/.cache/kvm-bundle/import-windows/ by a hash of what it is made of
+    (one appliance launch when missing)."""
+    key = hashlib.sha256(repr((FIXTURE_SCRIPT, SYSTEM_KEYS, SOFTWARE_KEYS, pe32_plus_console(),
+                               pathlib.Path(regf.__file__).read_bytes())).encode()).hexdigest()
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) \
+        / "kvm-bundle" / "import-windows"
+    cached = cache / f"win-{key[:16]}.vmdk"
+    if cached.exists():
+        return cached
+    raw = tmp / "win.raw"
+    with open(raw, "wb") as f:
+        f.truncate(64 << 20)
+    result = guestfish(["-a", raw], FIXTURE_SCRIPT.format(tmp=tmp))
     if "guestfs_launch failed" in result.stderr:
         pytest.skip(f"libguestfs cannot start its appliance here: {result.stderr.strip()[-300:]}")
     if "not available" in result.stderr or "ntfs3g" in result.stderr:
         pytest.skip(f"the libguestfs appliance has no ntfs-3g: {result.stderr.strip()[-300:]}")
     assert result.returncode == 0, result.stderr
-    vmdk = tmp / "win-disk1.vmdk"
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cache / f"win-{key[:16]}.{os.getpid()}.partial"
     subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
-                    "subformat=streamOptimized", raw, vmdk], check=True)
-    ovf = ovf_descriptor("win", [(vmdk.name, vmdk.stat().st_size)],
+                    "subformat=streamOptimized", raw, partial], check=True)
+    raw.unlink()
+    os.replace(partial, cached)
+    return cached
+
+
+@pytest.fixture(scope="module")
+def windows(tmp_path_factory):
+    """The synthetic Windows 10 guest as a VMware OVA, its hives, and the
+    guestfish runner."""
+    for tool in ("guestfish", "hivexregedit", "xorriso", "qemu-img"):
+        require_program(tool)
+    tmp = tmp_path_factory.mktemp("windows")
+    make_hive(tmp / "SYSTEM", SYSTEM, SYSTEM_KEYS)
+    make_hive(tmp / "SOFTWARE", SOFTWARE, SOFTWARE_KEYS)
+    (tmp / "cmd.exe").write_bytes(pe32_plus_console())
+    guestfish = Guestfish()
+    vmdk = windows_vmdk(tmp, guestfish)
+    ovf = ovf_descriptor("win", [("win-disk1.vmdk", vmdk.stat().st_size)],
                          capacities=[("64", "byte * 2^20")], os_type="windows9_64Guest",
                          os_id=103, os_text="Microsoft Windows 10 (64-bit)", nic="E1000e").encode()
     members = [("win.ovf", ovf)]
-    members.append(("win.mf", manifest(members + [(vmdk.name, vmdk)])))
-    members.append((vmdk.name, vmdk))
+    members.append(("win.mf", manifest(members + [("win-disk1.vmdk", vmdk)])))
+    members.append(("win-disk1.vmdk", vmdk))
     return {"tmp": tmp, "ova": make_ova(tmp / "win.ova", members), "guestfish": guestfish}
 
 
