@@ -4,7 +4,8 @@
  * that it boots on KVM's devices.  For Linux: VMware Tools and
  * open-vm-tools go, fstab and the boot loader name file systems by UUID
  * rather than by /dev/sdX (virtio disks are /dev/vdX), and the initramfs is
- * rebuilt by the guest's own tool with the virtio drivers in it.
+ * rebuilt by the guest's own tool with the virtio drivers in it.  For
+ * Windows, see fix-windows.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 
 #include <guestfs.h>
 
-#include "import.h"
+#include "fix-guest.h"
 #include "json-out.h"
 #include "xalloc.h"
 
@@ -25,17 +26,7 @@ bool kvmi_import_can_fix_guest(void)
 	return true;
 }
 
-struct fixer {
-	guestfs_h *g;
-	const char *root;
-	struct json_object *fixes;
-	struct kvm_error *err;
-	const char *disk;	/* the first disk, for messages */
-};
-
-static void fixed(struct fixer *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fixed(struct fixer *f, const char *fmt, ...)
+void fixer_note(struct fixer *f, const char *fmt, ...)
 {
 	struct strbuf line = STRBUF_INIT;
 	va_list ap;
@@ -47,7 +38,7 @@ static void fixed(struct fixer *f, const char *fmt, ...)
 	strbuf_release(&line);
 }
 
-static int guestfs_failed(struct fixer *f, const char *what)
+int fixer_failed(struct fixer *f, const char *what)
 {
 	const char *why = guestfs_last_error(f->g);
 
@@ -108,14 +99,14 @@ static int mount_guest(struct fixer *f)
 	int r = 0;
 
 	if (!mps)
-		return guestfs_failed(f, "cannot list the guest's file systems");
+		return fixer_failed(f, "cannot list the guest's file systems");
 	while (mps[2 * n])
 		n++;
 	/* Pairs of mount point and device; "/" first, then deeper ones. */
 	qsort(mps, n, 2 * sizeof(*mps), compare_mountpoints);
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (guestfs_mount(f->g, mps[2 * i + 1], mps[2 * i]) < 0)
-			r = guestfs_failed(f, "cannot mount the guest's file systems");
+			r = fixer_failed(f, "cannot mount the guest's file systems");
 	free_strings(mps);
 	return r;
 }
@@ -130,7 +121,7 @@ static int run_in_guest(struct fixer *f, const char *const *argv, const char *wh
 	char *out = guestfs_command(f->g, (char **)argv);
 
 	if (!out)
-		return guestfs_failed(f, what);
+		return fixer_failed(f, what);
 	free(out);
 	return 0;
 }
@@ -173,7 +164,7 @@ static int remove_vmware_tools(struct fixer *f)
 	if (removed.len) {
 		r = run_in_guest(f, argv, "cannot remove VMware's tools");
 		if (r == 0)
-			fixed(f, "removed %s", removed.buf);
+			fixer_note(f, "removed %s", removed.buf);
 	}
 	/* VMware Tools installed from VMware's tarball, not as a package. */
 	if (r == 0 && exists(f, "/usr/bin/vmware-uninstall-tools.pl")) {
@@ -181,7 +172,7 @@ static int remove_vmware_tools(struct fixer *f)
 
 		r = run_in_guest(f, uninstall, "vmware-uninstall-tools.pl failed");
 		if (r == 0)
-			fixed(f, "removed VMware Tools with vmware-uninstall-tools.pl");
+			fixer_note(f, "removed VMware Tools with vmware-uninstall-tools.pl");
 	}
 	strbuf_release(&removed);
 	if (apps)
@@ -252,7 +243,7 @@ static int rewrite_file(struct fixer *f, const char *path)
 		return 0;
 	text = guestfs_read_file(f->g, path, &size);
 	if (!text)
-		return guestfs_failed(f, "cannot read a file of the guest");
+		return fixer_failed(f, "cannot read a file of the guest");
 	nul = memchr(text, '\0', size);
 	if (nul) {
 		free(text);
@@ -261,9 +252,9 @@ static int rewrite_file(struct fixer *f, const char *path)
 	n = rewrite_devices(f, text, &out);
 	if (n > 0) {
 		if (guestfs_write(f->g, path, out.buf, out.len) < 0)
-			r = guestfs_failed(f, "cannot write a file of the guest");
+			r = fixer_failed(f, "cannot write a file of the guest");
 		else
-			fixed(f, "%s: %d device name%s replaced by UUID", path, n, n == 1 ? "" : "s");
+			fixer_note(f, "%s: %d device name%s replaced by UUID", path, n, n == 1 ? "" : "s");
 	}
 	strbuf_release(&out);
 	free(text);
@@ -302,7 +293,7 @@ static int add_line_once(struct fixer *f, const char *path, const char *line)
 			strbuf_addch(&text, '\n');
 		strbuf_addf(&text, "%s\n", line);
 		if (guestfs_write(f->g, path, text.buf, text.len) < 0)
-			r = guestfs_failed(f, "cannot write a file of the guest");
+			r = fixer_failed(f, "cannot write a file of the guest");
 	}
 	free(old);
 	strbuf_release(&text);
@@ -325,7 +316,7 @@ static int rebuild_initramfs(struct fixer *f)
 		}
 		r = run_in_guest(f, argv, "update-initramfs failed");
 		if (r == 0)
-			fixed(f, "initramfs rebuilt by update-initramfs with " VIRTIO_MODULES);
+			fixer_note(f, "initramfs rebuilt by update-initramfs with " VIRTIO_MODULES);
 		return r;
 	}
 	if (exists(f, "/usr/bin/dracut") || exists(f, "/sbin/dracut") ||
@@ -337,10 +328,10 @@ static int rebuild_initramfs(struct fixer *f)
 		if (r == 0)
 			r = run_in_guest(f, argv, "dracut failed");
 		if (r == 0)
-			fixed(f, "initramfs rebuilt by dracut with " VIRTIO_MODULES);
+			fixer_note(f, "initramfs rebuilt by dracut with " VIRTIO_MODULES);
 		return r;
 	}
-	fixed(f, "no update-initramfs or dracut in the guest: its initramfs is as it was");
+	fixer_note(f, "no update-initramfs or dracut in the guest: its initramfs is as it was");
 	return 0;
 }
 
@@ -390,20 +381,22 @@ int fix_guest(const struct import_vm *vm, char *const *disk_paths, size_t n_disk
 		}
 	} else if (type && strcmp(type, "windows") == 0) {
 		if (virtio_win) {
-			r = kvm_error_set(err, -ENOTSUP, "%s: installing the virtio-win drivers into Windows "
-					  "is not supported yet; import without --virtio-win to keep "
-					  "SATA and e1000e", virtio_win);
-			goto out;
+			r = fix_windows(&f, virtio_win);
+			if (r == 0) {
+				target->disk_bus = "virtio";
+				target->nic = "virtio-net-pci";
+			}
+		} else {
+			fixer_note(&f, "Windows: no --virtio-win ISO, so the disks stay on SATA and the "
+				   "network card is an e1000e, whose drivers Windows has");
 		}
-		fixed(&f, "Windows: no --virtio-win ISO, so the disks stay on SATA and the network card "
-			  "is an e1000e, whose drivers Windows has");
 	} else {
-		fixed(&f, "%s guest: nothing to change", type ? type : "unknown");
+		fixer_note(&f, "%s guest: nothing to change", type ? type : "unknown");
 	}
 	if (r == 0 && guestfs_umount_all(f.g) < 0)
-		r = guestfs_failed(&f, "cannot unmount the guest's file systems");
+		r = fixer_failed(&f, "cannot unmount the guest's file systems");
 	if (r == 0 && guestfs_shutdown(f.g) < 0)
-		r = guestfs_failed(&f, "cannot write the guest's disks back");
+		r = fixer_failed(&f, "cannot write the guest's disks back");
 out:
 	free(type);
 	free_strings(roots);

@@ -1009,6 +1009,9 @@ int kvmi_import(const char *source, const struct kvmi_import_options *opts,
 	if (opts->virtio_win && !opts->fix_guest)
 		return kvm_error_set(err, -EINVAL, "%s: the virtio-win ISO is used by --fix-guest only",
 				     opts->virtio_win);
+	/* Before the disks are converted: a mistyped ISO name fails at once. */
+	if (opts->virtio_win && access(opts->virtio_win, R_OK) != 0)
+		return kvm_error_errno(err, -errno, "%s", opts->virtio_win);
 	if (opts->fix_guest && !kvmi_import_can_fix_guest())
 		return kvm_error_set(err, -ENOTSUP, "%s: --fix-guest needs libguestfs, which this build "
 				     "of libkvmimage lacks (rebuild it with libguestfs-dev installed)",
