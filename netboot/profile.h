@@ -32,4 +32,8 @@ int profile_list(FILE *out, struct kvm_error *err);
 int profile_add(struct nb_tree *tree, const struct profile_source *source,
 		struct kvm_error *err);
 
+/* Writes every file of the ISO at SOURCE under DEST, read with libarchive;
+ * names that would leave DEST are skipped. */
+int profile_extract_iso(const char *source, const char *dest, struct kvm_error *err);
+
 #endif
