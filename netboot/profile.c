@@ -321,6 +321,17 @@ static char *join_args(const char *a, const char *b)
 	return strbuf_detach(&sb);
 }
 
+/* The menu label; a profile added under its own name says which it is. */
+static char *profile_label(const char *label, const char *profile, const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, label);
+	if (strcmp(profile, name) != 0)
+		strbuf_addf(&sb, " (%s)", name);
+	return strbuf_detach(&sb);
+}
+
 static int add_linux(struct nb_tree *tree, const struct profile_def *def,
 		     const struct profile_source *source, const char *name, const char *from,
 		     bool from_dir, const char *dest, struct kvm_error *err)
@@ -362,7 +373,7 @@ static int add_linux(struct nb_tree *tree, const struct profile_def *def,
 			goto out;
 	}
 	p.name = xstrdup(name);
-	p.label = xstrdup(def->label);
+	p.label = profile_label(def->label, source->profile, name);
 	p.family = xstrdup(def->family);
 	/* In "tree" mode the files keep their place in the tree. */
 	p.kernel = xstrdup(strcmp(def->copy, "tree") == 0 && !from_dir ? clean_member_name(wanted[0].found)
