@@ -168,6 +168,10 @@ static enum MHD_Result static_file(struct http_server *server, struct MHD_Connec
 	enum MHD_Result ret;
 	int fd;
 
+	if (url[1] == '\0') {
+		*status = MHD_HTTP_NOT_FOUND;
+		return reply_text(connection, *status, "not found\n");
+	}
 	fd = path_open_beneath(server->boot, url + 1, O_RDONLY, NULL);
 	if (fd == -EPERM || fd == -EXDEV) {
 		*status = MHD_HTTP_FORBIDDEN;

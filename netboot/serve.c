@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,8 +146,6 @@ static int start_dnsmasq(const struct arglist *args, pid_t *pid, struct kvm_erro
 	if (child < 0)
 		return kvm_error_errno(err, -errno, "starting dnsmasq");
 	if (child == 0) {
-		/* dnsmasq goes when we go, even if we are killed outright. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execvp(DNSMASQ, args->items);

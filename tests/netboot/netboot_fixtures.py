@@ -76,13 +76,13 @@ class Netns:
         self.ip("link", "set", name, "master", "br0")
         self.ip("link", "set", name, "up")
 
-    def add_peer(self, name, address=None):
-        """A second namespace joined to br0 by a veth pair; returns its name."""
+    def add_peer(self, name, bridge="br0", address=None):
+        """A second namespace joined to BRIDGE by a veth pair; returns its name."""
         peer = f"{self.name}-{name}"
         subprocess.run(["ip", "netns", "add", peer], check=True)
         self.ip("link", "add", "veth-" + name, "type", "veth", "peer", "name", "eth0",
                 "netns", peer)
-        self.ip("link", "set", "veth-" + name, "master", "br0")
+        self.ip("link", "set", "veth-" + name, "master", bridge)
         self.ip("link", "set", "veth-" + name, "up")
         subprocess.run(["ip", "-n", peer, "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "-n", peer, "link", "set", "eth0", "up"], check=True)
@@ -150,8 +150,8 @@ def http_get(ns, url, method="GET"):
 
 
 def tftp_get(ns, server, name):
-    """The bytes of NAME fetched over TFTP from inside the namespace, or the
-    TFTP error message as a str."""
+    """The bytes of NAME fetched over TFTP from inside the namespace, or, as
+    a str, the TFTP error message or that no answer came."""
     script = (
         "import socket, struct, sys\n"
         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
@@ -159,7 +159,10 @@ def tftp_get(ns, server, name):
         "s.sendto(b'\\0\\1' + sys.argv[2].encode() + b'\\0octet\\0', (sys.argv[1], 69))\n"
         "data = b''\n"
         "while True:\n"
-        "    pkt, peer = s.recvfrom(65536)\n"
+        "    try:\n"
+        "        pkt, peer = s.recvfrom(65536)\n"
+        "    except TimeoutError:\n"
+        "        sys.stdout.write('TIMEOUT no answer'); sys.exit(0)\n"
         "    op, num = struct.unpack('!HH', pkt[:4])\n"
         "    if op == 5:\n"
         "        sys.stdout.write('ERROR ' + pkt[4:].rstrip(b'\\0').decode()); sys.exit(0)\n"
