@@ -158,12 +158,13 @@ int cmd_host(int argc, char **argv)
 	} else if (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0) {
 		if (argc - optind != 2)
 			return cli_usage_error(argv[0], "give %s one MAC", action);
-		if (host_id_from_mac(argv[optind + 1], &id, &err) < 0) {
-			report_error(&err);
-			return EXIT_FAILURE_GENERIC;
-		}
 		if (strcmp(action, "add") == 0 && !args.profile)
 			return cli_usage_error(argv[0], "host add needs --profile");
+		if (host_id_from_mac(argv[optind + 1], &id, &err) < 0) {
+			report_error(&err);
+			strbuf_release(&id);
+			return EXIT_FAILURE_GENERIC;
+		}
 	} else {
 		return cli_usage_error(argv[0], "'%s' is not add, remove or list", action);
 	}
