@@ -198,12 +198,20 @@ static void ipxe_entry(const struct nb_tree *tree, const struct nb_profile *p,
 	const char *prefix = host ? "../" : "";
 
 	if (strcmp(p->family, "windows") == 0) {
-		strbuf_addf(out, "kernel %sprofiles/%s/wimboot\n", prefix, p->name);
-		strbuf_addf(out, "initrd %sprofiles/%s/bootmgr bootmgr\n"
-			    "initrd %sprofiles/%s/boot/bcd BCD\n"
-			    "initrd %sprofiles/%s/boot/boot.sdi boot.sdi\n"
-			    "initrd %sprofiles/%s/sources/boot.wim boot.wim\n",
-			    prefix, p->name, prefix, p->name, prefix, p->name, prefix, p->name);
+		/* wimboot puts each file under its name in Windows PE's
+		 * System32: the answer file and setup's start among them. */
+		strbuf_addf(out, "kernel %sprofiles/%s/wimboot\n"
+			    "iseq ${platform} efi && set bcd bcd-uefi || set bcd bcd-bios\n"
+			    "initrd -n BCD %sprofiles/%s/kvm-netboot/${bcd}\n",
+			    prefix, p->name, prefix, p->name);
+		for (char **i = p->initrds; *i; i++) {
+			const char *slash = strrchr(*i, '/');
+
+			strbuf_addf(out, "initrd -n %s %sprofiles/%s/%s\n", slash ? slash + 1 : *i,
+				    prefix, p->name, *i);
+		}
+		if (host)
+			strbuf_addf(out, "initrd -n autounattend.xml ../answers/%s\n", host->id);
 		strbuf_addstr(out, "boot\n");
 		return;
 	}

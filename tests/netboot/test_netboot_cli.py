@@ -288,3 +288,95 @@ def test_export_needs_the_server_address(tmp_path):
     assert "the server's address is not known yet" in result.stderr
     assert "192.0.2.7" in ok("export", "--format", "kea", "--tree", tmp_path / "t",
                              "--server", "192.0.2.7").stdout
+
+
+def windows_media(tmp_path):
+    """An ISO in the layout of Windows' install media (there is no Windows
+    media here) and a virtio-win folder."""
+    iso, root = make_iso(tmp_path, "windows", {
+        "bootmgr": b"bootmgr\n",
+        "boot/bcd": b"the media's own BCD\n",
+        "boot/boot.sdi": os.urandom(3000),
+        "sources/boot.wim": os.urandom(80000),
+        "sources/install.wim": os.urandom(20000),
+        "setup.exe": b"MZ setup\n",
+    })
+    virtio = tmp_path / "virtio-win"
+    for driver in ("NetKVM", "viostor"):
+        folder = virtio / driver / "w11" / "amd64"
+        folder.mkdir(parents=True)
+        for ext in ("inf", "sys", "cat"):
+            (folder / f"{driver.lower()}.{ext}").write_text(f"{driver} {ext}\n")
+    wimboot = tmp_path / "wimboot"
+    wimboot.write_bytes(b"wimboot stand-in\n")
+    return iso, root, virtio, wimboot
+
+
+def bcd_export(path):
+    if not shutil.which("hivexregedit"):
+        pytest.skip("hivexregedit is not installed (scripts/install-deps installs "
+                    "libwin-hivex-perl)")
+    result = run(["hivexregedit", "--export", path, "\\"])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def utf16_hex(text):
+    return ",".join(f"{b:02x}" for b in (text + "\0").encode("utf-16-le"))
+
+
+def test_windows_profile_from_a_synthetic_iso(tree, tmp_path):
+    iso, root, virtio, wimboot = windows_media(tmp_path)
+    ok("add", "windows-11", "--from", iso, "--wimboot", wimboot, "--virtio-win", virtio,
+       "--tree", tree)
+    dest = tree / "boot/profiles/windows-11"
+    for path in ["bootmgr", "boot/boot.sdi", "sources/boot.wim", "sources/install.wim",
+                 "setup.exe"]:
+        assert filecmp.cmp(dest / path, root / path, shallow=False), path
+    assert filecmp.cmp(dest / "wimboot", wimboot, shallow=False)
+
+    # The BCDs, read back by hivexregedit: Windows PE from RAM, the
+    # loader of each firmware.
+    for firmware, loader in (("bios", "winload.exe"), ("uefi", "winload.efi")):
+        text = bcd_export(dest / "kvm-netboot" / f"bcd-{firmware}")
+        winpe = "\\Objects\\{7619dcc9-fafe-11d9-b411-000476eba25f}\\Elements"
+        assert f"[{winpe}\\26000022]\n\"Element\"=hex(3):01" in text  # winpe yes
+        assert f"[{winpe}\\26000010]\n\"Element\"=hex(3):01" in text  # detecthal yes
+        assert utf16_hex(f"\\windows\\system32\\boot\\{loader}") in text
+        assert utf16_hex("\\sources\\boot.wim") in text  # the ramdisk's file
+        assert utf16_hex("\\boot\\boot.sdi") in text
+        assert "[\\Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Description]\n" \
+               "\"Type\"=dword:10100002" in text
+
+    # The share: read-only, and accepted by Samba's own checker.
+    share = tree / "samba/windows-11.conf"
+    assert f"path = {dest.resolve()}\n" in share.read_text()
+    assert "read only = yes" in share.read_text()
+    if shutil.which("testparm"):
+        result = run(["testparm", "-s", "--suppress-prompt", share])
+        assert result.returncode == 0, result.stderr
+        assert "[kvm-netboot-windows-11]" in result.stdout
+
+    # A host: wimboot puts the answer file and setup's start into WinPE.
+    answers = tmp_path / "autounattend.xml"
+    answers.write_text("<unattend><!-- curl @CALLBACK_URL@ --></unattend>\n")
+    ok("host", "add", MAC, "--profile", "windows-11", "--answers", answers, "--tree", tree,
+       "--force")
+    entry = (tree / f"boot/hosts/{HOST_ID}.ipxe").read_text()
+    assert "kernel ../profiles/windows-11/wimboot\n" in entry
+    assert "initrd -n BCD ../profiles/windows-11/kvm-netboot/${bcd}\n" in entry
+    assert "initrd -n boot.wim ../profiles/windows-11/sources/boot.wim\n" in entry
+    assert "initrd -n netkvm.sys ../profiles/windows-11/drivers/NetKVM/w11/amd64/netkvm.sys\n" \
+        in entry
+    assert f"initrd -n autounattend.xml ../answers/{HOST_ID}\n" in entry
+    install = (dest / "kvm-netboot/install.cmd").read_text()
+    assert "net use S: \\\\192.0.2.10\\kvm-netboot-windows-11" in install
+    assert "drvload X:\\Windows\\System32\\netkvm.inf" in install
+    assert "S:\\setup.exe /unattend:X:\\Windows\\System32\\autounattend.xml" in install
+
+
+def test_windows_media_without_boot_wim_is_refused(tree, tmp_path):
+    iso, _ = make_iso(tmp_path, "notwindows", {"setup.exe": b"MZ\n", "boot/boot.sdi": b"x"})
+    result = kvm_netboot("add", "windows-10", "--from", iso, "--tree", tree)
+    assert result.returncode == 1
+    assert f"{iso}: no sources/boot.wim in it (is it Windows install media?)" in result.stderr
