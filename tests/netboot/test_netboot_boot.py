@@ -200,6 +200,9 @@ def test_guest_installs_once_then_boots_locally(lab, firmware):
     assert f"GET /answers/{HOST_ID} 200" in log
     assert f"GET /callback/{HOST_ID} 200" in log
     assert f"host {HOST_ID} installed installer" in log
+    if firmware == "uefi":
+        # Option 93 said UEFI: the loader came over TFTP, then the script.
+        assert "efi64" in log and "snponly.efi to 10.77.0." in log, log[-4000:]
     listing = kvm_netboot("host", "list", "--tree", tree, "--output", "json")
     assert '"installed": true' in listing.stdout, listing.stdout
     status, body = http_get(ns, f"http://10.77.0.1/answers/{HOST_ID}")
