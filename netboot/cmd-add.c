@@ -27,6 +27,8 @@ static const char help[] =
 	"      --virtio-win DIR|ISO  the virtio-win drivers, for Windows setup\n"
 	"      --list-profiles    list the profiles, and exit\n"
 	"      --force            replace a profile of that name\n"
+	"  -p, --progress         show progress even when not on a terminal\n"
+	"      --no-progress      show no progress\n"
 	"  -v, --verbose          say what is done\n"
 	"  -q, --quiet            print errors only\n"
 	"  -h, --help             show this help\n";

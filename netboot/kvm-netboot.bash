@@ -56,7 +56,8 @@ _kvm_netboot()
 		options="--server --http-port --timeout --force"
 		;;
 	add)
-		options="--tree --from --name --append --wimboot --virtio-win --list-profiles --force"
+		options="--tree --from --name --append --wimboot --virtio-win --list-profiles --force
+			--progress --no-progress"
 		if [[ $cur != -* ]] && ((cword == 2)); then
 			COMPREPLY=($(compgen -W "$("$1" add --list-profiles 2>/dev/null | cut -d' ' -f1)" -- "$cur"))
 			return

@@ -212,11 +212,13 @@ static int member_path(const char *dest, const char *name, struct strbuf *path,
  * candidate; the ISO is never mounted.
  */
 static int extract_iso(const char *source, const char *dest, bool all, struct wanted *wanted,
-		       size_t n_wanted, struct kvm_error *err)
+		       size_t n_wanted, enum progress_mode mode, struct kvm_error *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *entry;
 	struct strbuf path = STRBUF_INIT;
+	struct progress progress = { 0 };
+	struct stat st;
 	size_t files = 0;
 	int ret = 0, r;
 
@@ -226,6 +228,8 @@ static int extract_iso(const char *source, const char *dest, bool all, struct wa
 				    archive_error_string(a));
 		goto out;
 	}
+	progress_start(&progress, mode, stderr, path_basename(source),
+		       stat(source, &st) == 0 ? (uint64_t)st.st_size : 0);
 	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
 		const char *name = clean_member_name(archive_entry_pathname(entry));
 
@@ -258,7 +262,9 @@ static int extract_iso(const char *source, const char *dest, bool all, struct wa
 		if ((ret = files_write_from(path.buf, true, 0644, read_archive, a, source, err)) < 0)
 			goto out;
 		files++;
+		progress_update(&progress, (uint64_t)archive_filter_bytes(a, -1));
 	}
+	progress_finish(&progress);
 	if (r != ARCHIVE_EOF)
 		ret = kvm_error_set(err, -EIO, "%s: %s", source, archive_error_string(a));
 	else if (files == 0)
@@ -351,7 +357,7 @@ static int add_linux(struct nb_tree *tree, const struct profile_def *def,
 		ret = copy_from_dir(from, dest, wanted, 1 + n_initrds, err);
 	else
 		ret = extract_iso(from, dest, strcmp(def->copy, "tree") == 0, wanted,
-				  1 + n_initrds, err);
+				  1 + n_initrds, source->progress, err);
 	if (ret < 0)
 		goto out;
 	for (size_t w = 0; w < 1 + n_initrds; w++) {
@@ -441,7 +447,8 @@ out:
 	return ret;
 }
 
-int profile_extract_iso(const char *source, const char *dest, struct kvm_error *err)
+int profile_extract_iso(const char *source, const char *dest, enum progress_mode mode,
+			struct kvm_error *err)
 {
-	return extract_iso(source, dest, true, NULL, 0, err);
+	return extract_iso(source, dest, true, NULL, 0, mode, err);
 }

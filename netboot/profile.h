@@ -34,6 +34,7 @@ int profile_add(struct nb_tree *tree, const struct profile_source *source,
 
 /* Writes every file of the ISO at SOURCE under DEST, read with libarchive;
  * names that would leave DEST are skipped. */
-int profile_extract_iso(const char *source, const char *dest, struct kvm_error *err);
+int profile_extract_iso(const char *source, const char *dest, enum progress_mode mode,
+			struct kvm_error *err);
 
 #endif

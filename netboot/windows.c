@@ -53,9 +53,10 @@ static int copy_tree(const char *from, const char *to, struct kvm_error *err)
 	return 0;
 }
 
-static int copy_source(const char *from, bool from_dir, const char *dest, struct kvm_error *err)
+static int copy_source(const char *from, bool from_dir, const char *dest, enum progress_mode mode,
+		       struct kvm_error *err)
 {
-	return from_dir ? copy_tree(from, dest, err) : profile_extract_iso(from, dest, err);
+	return from_dir ? copy_tree(from, dest, err) : profile_extract_iso(from, dest, mode, err);
 }
 
 /* WinPE runs install.cmd (winpeshl.ini says so) instead of setup's own
@@ -146,7 +147,7 @@ int windows_add(struct nb_tree *tree, const char *label, const struct profile_so
 	bool drivers = false;
 	int ret;
 
-	if ((ret = copy_source(from, from_dir, dest, err)) < 0)
+	if ((ret = copy_source(from, from_dir, dest, source->progress, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < sizeof(needed) / sizeof(*needed); i++) {
 		if (!exists_in(dest, needed[i])) {
@@ -187,7 +188,7 @@ int windows_add(struct nb_tree *tree, const char *label, const struct profile_so
 				goto out;
 			}
 			if ((ret = copy_source(source->virtio_win, S_ISDIR(st.st_mode), path.buf,
-					       err)) < 0)
+					       source->progress, err)) < 0)
 				goto out;
 		}
 		strbuf_addf(&driver, "drivers/NetKVM/%s/amd64/netkvm.inf", os);
