@@ -70,6 +70,20 @@ def test_menus_of_every_loader_match_the_golden_files(tree):
         assert text == golden.read_text(), f"{name} differs from {golden}"
 
 
+def test_grub_accepts_its_menus(tree):
+    """GRUB's own parser reads every generated file, with kernel arguments
+    full of what GRUB's shell would take as syntax."""
+    require_program("grub-script-check")
+    ok("add", "linux", "--from", tree / "boot/profiles/rescue", "--name", "quoting", "--tree",
+       tree, "--append", "a;b $x 'q' \"d\" {e} f\\g")
+    ok("host", "add", MAC, "--profile", "quoting", "--tree", tree, "--force")
+    for name in ("boot/grub/grub.cfg", "boot/grub/hosts/52:54:00:ab:cd:01.cfg"):
+        result = run(["grub-script-check", tree / name])
+        assert result.returncode == 0, (name, result.stdout + result.stderr)
+    assert "'a;b' '$x' ''\\''q'\\''' '\"d\"' '{e}' 'f\\g'" in \
+        (tree / "boot/grub/grub.cfg").read_text()
+
+
 def test_every_menu_boots_the_local_disk_by_default(tree):
     assert "ONTIMEOUT local" in (tree / "boot/pxelinux.cfg/default").read_text()
     assert "TIMEOUT 50\n" in (tree / "boot/pxelinux.cfg/default").read_text()
