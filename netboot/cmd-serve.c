@@ -5,6 +5,7 @@
 
 #include "kvm-netboot.h"
 #include "serve.h"
+#include "strbuf.h"
 
 static const char help[] =
 	"Usage: kvm-netboot serve DIR --interface IF [--dhcp-range FROM,TO] [OPTIONS]\n"
@@ -68,17 +69,15 @@ static int handle_option(int opt, const char *arg, void *ctx)
 static bool valid_range(const char *range)
 {
 	const char *comma = strchr(range, ',');
-	char from[16];
-	size_t len;
+	struct strbuf from = STRBUF_INIT;
+	bool valid;
 
 	if (!comma)
 		return false;
-	len = (size_t)(comma - range);
-	if (len == 0 || len >= sizeof(from))
-		return false;
-	memcpy(from, range, len);
-	from[len] = '\0';
-	return valid_ipv4(from) && valid_ipv4(comma + 1);
+	strbuf_add(&from, range, (size_t)(comma - range));
+	valid = valid_ipv4(from.buf) && valid_ipv4(comma + 1);
+	strbuf_release(&from);
+	return valid;
 }
 
 int cmd_serve(int argc, char **argv)

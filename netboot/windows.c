@@ -25,6 +25,7 @@ static const char *virtio_os(const char *profile)
 	return "2k22";
 }
 
+/* nftw passes its callback no context: the copy's ends live here. */
 static const char *copy_from, *copy_to;
 static struct kvm_error *copy_err;
 
