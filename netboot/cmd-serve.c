@@ -23,6 +23,8 @@ static const char help[] =
 	"      --dhcp-range FROM,TO  hand out these addresses too (full DHCP), for\n"
 	"                         a network with no DHCP server of its own\n"
 	"      --http-port PORT   the HTTP server's port (default: the tree's, 80)\n"
+	"      --secure-boot      send UEFI clients the signed shim and GRUB rather\n"
+	"                         than iPXE (needs --dhcp-range)\n"
 	"  -v, --verbose          log each DHCP exchange in detail\n"
 	"  -q, --quiet            print errors only\n"
 	"  -h, --help             show this help\n";
@@ -31,12 +33,14 @@ enum {
 	OPT_INTERFACE = OPT_FIRST_COMMAND,
 	OPT_DHCP_RANGE,
 	OPT_HTTP_PORT,
+	OPT_SECURE_BOOT,
 };
 
 static const struct option long_options[] = {
 	{ "interface", required_argument, NULL, OPT_INTERFACE },
 	{ "dhcp-range", required_argument, NULL, OPT_DHCP_RANGE },
 	{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
+	{ "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
 	CLI_COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -60,6 +64,9 @@ static int handle_option(int opt, const char *arg, void *ctx)
 	case OPT_HTTP_PORT:
 		if (parse_port(arg, &args->options.http_port) < 0)
 			return cli_usage_error(args->command, "--http-port takes 1 to 65535, not '%s'", arg);
+		break;
+	case OPT_SECURE_BOOT:
+		args->options.secure_boot = true;
 		break;
 	}
 	return 0;
@@ -98,6 +105,9 @@ int cmd_serve(int argc, char **argv)
 	if (args.options.dhcp_range && !valid_range(args.options.dhcp_range))
 		return cli_usage_error(argv[0], "--dhcp-range takes FROM,TO (two IPv4 addresses), "
 				       "not '%s'", args.options.dhcp_range);
+	if (args.options.secure_boot && !args.options.dhcp_range)
+		return cli_usage_error(argv[0], "--secure-boot needs --dhcp-range: GRUB does not "
+				       "take its boot server from a proxy-DHCP offer");
 	args.options.tree = argv[optind];
 	if (serve_run(&args.options, &err) < 0) {
 		report_error(&err);

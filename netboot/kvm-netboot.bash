@@ -71,7 +71,7 @@ _kvm_netboot()
 		fi
 		;;
 	serve)
-		options="--interface --dhcp-range --http-port"
+		options="--interface --dhcp-range --http-port --secure-boot"
 		;;
 	export)
 		options="--tree --format --server"

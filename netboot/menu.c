@@ -173,21 +173,18 @@ static void render_grub(const struct nb_tree *tree, const struct nb_host *host,
 		strbuf_addf(out, "set default=%s\nset timeout=0\n", hp ? "install" : "local");
 		if (hp)
 			grub_entry(tree, hp, host, out);
-		else
-			strbuf_addstr(out, grub_local);
 		return;
 	}
 	/* GRUB looks for no per-MAC file itself when its configuration is
-	 * sourced by the signed image's built-in one. */
-	strbuf_addf(out, "if [ -f \"$prefix/hosts/$net_default_mac.cfg\" ]; then\n"
-		    "\tsource \"$prefix/hosts/$net_default_mac.cfg\"\n"
-		    "else\n"
-		    "\tset default=local\n\tset timeout=%u\n", tree->timeout);
+	 * sourced by the signed image's built-in one, and "test -f" cannot
+	 * see files over TFTP: a host's file, when there is one, overrides
+	 * the default and adds its entry. */
+	strbuf_addf(out, "set default=local\nset timeout=%u\n"
+		    "source \"$prefix/hosts/$net_default_mac.cfg\"\n", tree->timeout);
 	strbuf_addstr(out, grub_local);
 	for (size_t i = 0; i < tree->n_profiles; i++)
 		if (strcmp(tree->profiles[i].family, "linux") == 0)
 			grub_entry(tree, &tree->profiles[i], NULL, out);
-	strbuf_addstr(out, "fi\n");
 }
 
 /* iPXE resolves relative URLs against the script's own, so the entries

@@ -108,7 +108,8 @@ static void dnsmasq_args(const struct serve_options *options, const char *boot,
 	if (options->dhcp_range) {
 		arg_addf(args, "--dhcp-range=%s,%s,1h", options->dhcp_range, netmask);
 		arg_addf(args, "--dhcp-boot=tag:ipxe,%s", script.buf);
-		arg_addf(args, "--dhcp-boot=tag:!ipxe,tag:efi64," LOADER_UEFI);
+		arg_addf(args, "--dhcp-boot=tag:!ipxe,tag:efi64,%s",
+			 options->secure_boot ? LOADER_SHIM : LOADER_UEFI);
 		arg_addf(args, "--dhcp-boot=tag:!ipxe,tag:bios," LOADER_BIOS);
 		arg_addf(args, "--dhcp-boot=tag:efihttp,http://%s:%u/" LOADER_UEFI_HTTP, server,
 			 http_port);

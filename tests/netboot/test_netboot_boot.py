@@ -55,6 +55,7 @@ marker=$(sed -n 's/^MARKER=//p' /answers)
 printf '{DISK_TAG.decode()}%s\\n' "$marker" | dd of=/dev/vda conv=notrunc 2>/dev/null
 sync
 wget -q -O /callback "$(sed -n 's/^CALLBACK=//p' /answers)" && cat /callback
+echo "KVMNB-SECUREBOOT $(dmesg | grep -o 'Secure boot enabled' | head -n 1)"
 echo {DONE} "$marker"
 poweroff -f
 """
@@ -75,11 +76,11 @@ def installer_initramfs(harness, path):
     cpio.write(path)
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """A tree with the test profile, served in a namespace beside a site
-    DHCP server that also sends IPv6 router advertisements (without them,
-    iPXE waits 13 s for one)."""
+def make_lab(serve_options, site_dhcp):
+    """A tree with the test profile, served in a new namespace; with
+    SITE_DHCP, beside a plain dnsmasq that hands out the addresses and
+    sends IPv6 router advertisements (without them, iPXE waits 13 s for
+    one).  Returns (namespace, tree, folder, server, cleanup)."""
     require_root()
     require_program("qemu-system-x86_64")
     require_program("dnsmasq")
@@ -97,18 +98,39 @@ def lab():
         result = kvm_netboot(*argv)
         assert result.returncode == 0, result.stderr
     ns = Netns("10.77.0.1", ipv6="fd77::1/64")
-    site = ns.spawn(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                     "--log-facility=-", "--port=0", "--interface=br0", "--bind-interfaces",
-                     "--leasefile-ro", "--pid-file=", "--dhcp-range=10.77.0.100,10.77.0.150,1h",
-                     "--enable-ra", "--dhcp-range=::,constructor:br0,ra-only"],
-                    tmp / "site-dhcp.log")
-    server = Server(ns, tree, tmp / "serve.log")
-    yield ns, tree, tmp, server
-    status = server.stop()
-    site.terminate()
-    ns.close()
-    shutil.rmtree(tmp)
-    assert status == 0, server.text()
+    if site_dhcp:
+        ns.spawn(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                  "--log-facility=-", "--port=0", "--interface=br0", "--bind-interfaces",
+                  "--leasefile-ro", "--pid-file=", "--dhcp-range=10.77.0.100,10.77.0.150,1h",
+                  "--enable-ra", "--dhcp-range=::,constructor:br0,ra-only"],
+                 tmp / "site-dhcp.log")
+    server = Server(ns, tree, tmp / "serve.log", *serve_options)
+
+    def cleanup():
+        status = server.stop()
+        ns.close()
+        shutil.rmtree(tmp)
+        assert status == 0, server.text()
+
+    return ns, tree, tmp, server, cleanup
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """kvm-netboot serve with its defaults (proxy-DHCP) beside a site DHCP
+    server."""
+    *lab, cleanup = make_lab((), site_dhcp=True)
+    yield lab
+    cleanup()
+
+
+@pytest.fixture(scope="module")
+def secure_lab():
+    """kvm-netboot serve handing out addresses, with --secure-boot."""
+    *lab, cleanup = make_lab(("--dhcp-range", "10.77.0.50,10.77.0.60", "--secure-boot"),
+                             site_dhcp=False)
+    yield lab
+    cleanup()
 
 
 def guest_lock():
@@ -136,6 +158,17 @@ def qemu(ns, tmp, disk, tag, firmware, until, timeout=BOOT_TIMEOUT):
             "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no"]
     if firmware == "bios":
         argv += ["-device", f"virtio-net-pci,netdev=n0,mac={MAC},bootindex=1"]
+    elif firmware == "secure-boot":
+        # Secure Boot enforced with Microsoft's keys, as on a PC: only
+        # signed loaders (shim, then GRUB, then Debian's kernel) run.
+        vars_copy = tmp / f"{tag}-vars.fd"
+        shutil.copyfile("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", vars_copy)
+        argv += ["-machine", "q35,smm=on",
+                 "-global", "driver=cfi.pflash01,property=secure,value=on",
+                 "-drive", "if=pflash,format=raw,readonly=on,"
+                           "file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+                 "-drive", f"if=pflash,format=raw,file={vars_copy}",
+                 "-device", f"virtio-net-pci,netdev=n0,mac={MAC},bootindex=1,romfile="]
     else:
         vars_copy = tmp / f"{tag}-vars.fd"
         shutil.copyfile("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_copy)
@@ -220,3 +253,35 @@ def test_guest_installs_once_then_boots_locally(lab, firmware):
     assert local in console + fw, f"{console[-2000:]}\n--- firmware ---\n{fw[-2000:]}"
     assert "/profiles/installer/" not in after, "the installed host was sent the installer again"
     assert disk_marker(disk) == marker
+
+
+def test_secure_boot_guest_installs_through_shim_and_grub(secure_lab):
+    """OVMF with Secure Boot enforced: shim, GRUB and Debian's kernel, all
+    signed, over TFTP with full DHCP; then the next boot goes local."""
+    ns, tree, tmp, server = secure_lab
+    for firmware_file in ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.ms.fd"):
+        if not pathlib.Path("/usr/share/OVMF", firmware_file).exists():
+            pytest.skip("OVMF is not installed (scripts/install-deps installs ovmf)")
+    if not (tree / "boot" / "bootx64.efi").exists():
+        pytest.skip("shim-signed is not installed (scripts/install-deps installs it)")
+    marker = f"installed-sb-{uuid.uuid4().hex[:8]}"
+    arm_host(tree, tmp, marker)
+    disk = tmp / "secure-boot.raw"
+    disk.write_bytes(b"\0" * (8 << 20))
+    console, _ = qemu(ns, tmp, disk, "sb-install", "secure-boot", lambda text, fw: DONE in text)
+    log = server.text()
+    assert f"{DONE} {marker}" in console, f"{console[-3000:]}\n--- serve ---\n{log[-3000:]}"
+    # The kernel's own word that the firmware enforced Secure Boot.
+    assert "KVMNB-SECUREBOOT Secure boot enabled" in console, "Secure Boot was not enforced"
+    assert disk_marker(disk) == marker
+    assert "bootx64.efi to 10.77.0." in log and "grubx64.efi to 10.77.0." in log, log[-3000:]
+    assert f"GET /callback/{HOST_ID} 200" in log
+
+    before = len(server.text())
+    host_file = f"grub/hosts/{MAC}.cfg to 10.77.0."
+    qemu(ns, tmp, disk, "sb-local", "secure-boot",
+         lambda text, fw: host_file in server.text()[before:] and time.sleep(10) is None,
+         timeout=150)
+    after = server.text()[before:]
+    assert host_file in after, after
+    assert "profiles/installer/" not in after, "the installed host was sent the installer again"

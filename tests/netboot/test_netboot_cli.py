@@ -87,7 +87,7 @@ def test_grub_accepts_its_menus(tree):
 def test_every_menu_boots_the_local_disk_by_default(tree):
     assert "ONTIMEOUT local" in (tree / "boot/pxelinux.cfg/default").read_text()
     assert "TIMEOUT 50\n" in (tree / "boot/pxelinux.cfg/default").read_text()
-    assert "set default=local\n\tset timeout=5" in (tree / "boot/grub/grub.cfg").read_text()
+    assert "set default=local\nset timeout=5\n" in (tree / "boot/grub/grub.cfg").read_text()
     assert "--timeout 5000 --default local" in (tree / "boot/menu.ipxe").read_text()
 
 
