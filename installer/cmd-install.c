@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -51,6 +52,7 @@ static const char help[] =
 	"      --virtio-win ISO   Windows: the virtio-win driver disc\n"
 	"      --kernel FILE      boot this kernel instead of the profile's\n"
 	"      --initrd FILE      and this initrd\n"
+	"      --append ARGS      more of the installer's kernel command line\n"
 	"      --vars FILE        read variables from KEY = VALUE lines (may be repeated)\n"
 	"      --set KEY=VALUE    set one variable; lists grow by one item\n"
 	"      --method METHOD    installer (default) or bootstrap (debian-12: mmdebstrap)\n"
@@ -79,6 +81,7 @@ enum {
 	OPT_VIRTIO_WIN,
 	OPT_KERNEL,
 	OPT_INITRD,
+	OPT_APPEND,
 	OPT_METHOD,
 	OPT_NETBOOT,
 	OPT_TIMEOUT,
@@ -99,6 +102,7 @@ static const struct option long_options[] = {
 	{ "virtio-win", required_argument, NULL, OPT_VIRTIO_WIN },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
 	{ "vars", required_argument, NULL, OPT_VARS },
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "method", required_argument, NULL, OPT_METHOD },
@@ -114,7 +118,7 @@ static const struct option long_options[] = {
 };
 
 struct install_args {
-	const char *disk, *format, *iso, *virtio_win, *kernel, *initrd, *accel, *console_log;
+	const char *disk, *format, *iso, *virtio_win, *kernel, *initrd, *append, *accel, *console_log;
 	const char **files, **sets;
 	size_t n_files, n_sets;
 	uint64_t size, memory;
@@ -181,6 +185,7 @@ static int handle_option(int opt, const char *arg, void *ctx)
 	case OPT_VIRTIO_WIN: a->virtio_win = arg; break;
 	case OPT_KERNEL: a->kernel = arg; break;
 	case OPT_INITRD: a->initrd = arg; break;
+	case OPT_APPEND: a->append = arg; break;
 	case OPT_VARS: add_arg(&a->files, &a->n_files, arg); break;
 	case OPT_SET: add_arg(&a->sets, &a->n_sets, arg); break;
 	case OPT_METHOD:
@@ -448,6 +453,16 @@ static int render_files(struct install *in, struct kvm_error *err)
 	if (!windows)
 		ret = template_render(in->profile->cmdline, "the kernel command line", &in->vars,
 				      FORMAT_PLAIN, &in->cmdline, err);
+	if (ret == 0 && in->args->append) {
+		/* Before Debian's "---": what follows it goes to the installed system. */
+		char *rest = strstr(in->cmdline.buf, " ---");
+		char *tail = xstrdup(rest ? rest : "");
+
+		if (rest)
+			strbuf_setlen(&in->cmdline, (size_t)(rest - in->cmdline.buf));
+		strbuf_addf(&in->cmdline, " %s%s", in->args->append, tail);
+		free(tail);
+	}
 out:
 	strbuf_release(&path);
 	return ret;
@@ -514,6 +529,7 @@ static int install(struct install *in, bool json)
 	struct kvm_error err = { 0 };
 	const char *tmp = getenv("TMPDIR");
 	struct strbuf base = STRBUF_INIT;
+	time_t started = time(NULL);
 	int ret;
 
 	snprintf(in->workdir, sizeof(in->workdir), "%s/kvm-install-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -521,6 +537,23 @@ static int install(struct install *in, bool json)
 		in->workdir[0] = '\0';
 		ret = kvm_error_errno(&err, -errno, "a work folder in %s", tmp && *tmp ? tmp : "/tmp");
 		goto fail;
+	}
+	if (a->bootstrap) {
+		struct bootstrap b = {
+			.vars = &in->vars, .workdir = in->workdir, .format = create.format,
+			.log_path = in->log_path.buf, .size = a->size ? a->size : 20ull << 30,
+			.timeout_s = (a->timeout_min ? a->timeout_min : 180) * 60, .tcg = in->tcg,
+		};
+
+		ret = outfile_open(&in->disk, a->disk, a->force, 0644, &err);
+		if (ret < 0)
+			goto fail;
+		b.disk_path = in->disk.tmp_path;
+		ret = bootstrap_build(&b, &err);
+		if (ret < 0)
+			goto fail;
+		g.seconds = (unsigned)(time(NULL) - started);
+		goto done;
 	}
 	if (in->profile->boot != BOOT_WINDOWS) {
 		ret = http_server_start(&in->server, in->workdir, &err);
@@ -577,10 +610,17 @@ static int install(struct install *in, bool json)
 	g.milestones = in->profile->milestones;
 	g.server = in->profile->boot == BOOT_WINDOWS ? NULL : &in->server;
 	g.done_pattern = in->profile->done_pattern;
+	g.question_pattern = in->profile->question_pattern;
 	g.timeout_s = (a->timeout_min ? a->timeout_min : 180) * 60;
 	ret = guest_run(&g, &err);
 	if (ret < 0)
 		goto fail;
+	if (g.question) {
+		ret = kvm_error_set(&err, -EIO, "%s: the installer asks a question the answer file does not answer: '%s', after: %s (console log: %s)",
+				    in->profile->name, g.question,
+				    g.last_milestone ? g.last_milestone : "nothing seen", in->log_path.buf);
+		goto fail;
+	}
 	if (g.timed_out) {
 		ret = kvm_error_set(&err, -ETIMEDOUT, "%s: no power-off within %u minutes; the install stopped after: %s (console log: %s)",
 				    in->profile->name, g.timeout_s / 60,
@@ -600,12 +640,14 @@ static int install(struct install *in, bool json)
 		goto fail;
 	}
 	if (!in->profile->done_pattern || g.done) {
+done:
 		ret = sync_file(in->disk.tmp_path, &err);
 		if (ret == 0)
 			ret = outfile_commit(&in->disk, &err);
 		if (ret < 0)
 			goto fail;
 		print_result(in, &g, json);
+		free(g.question);
 		strbuf_release(&base);
 		return 0;
 	}
@@ -615,6 +657,7 @@ static int install(struct install *in, bool json)
 fail:
 	outfile_abort(&in->disk);
 	log_error("%s", err.message);
+	free(g.question);
 	strbuf_release(&base);
 	return -1;
 }
@@ -675,8 +718,8 @@ int cmd_install(int argc, char **argv)
 			  "boot the installer directly (without --netboot)");
 		goto out;
 	}
-	if (args.bootstrap) {
-		log_error("%s: --method bootstrap is not built yet", in.profile->name);
+	if (args.bootstrap && !in.profile->bootstrap) {
+		log_error("%s: --method bootstrap is for debian-12 only", in.profile->name);
 		goto out;
 	}
 	if (in.profile->boot != BOOT_KERNEL && !args.iso) {

@@ -22,7 +22,7 @@
 extern char **environ;
 
 /* Console text is matched over chunk boundaries with this much overlap. */
-#define WINDOW_KEEP 512
+#define WINDOW_KEEP 4096
 
 static unsigned elapsed(const struct timespec *start)
 {
@@ -30,6 +30,36 @@ static unsigned elapsed(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (unsigned)(now.tv_sec - start->tv_sec);
+}
+
+/*
+ * The title of the question asked before AT: text frontends underline it
+ * with dashes.  "an unnamed question" when there is none in sight.
+ */
+static char *question_title(const char *text, const char *at)
+{
+	const char *p = at;
+
+	while (p > text) {
+		const char *line_end = p - 1, *line = line_end;
+
+		while (line > text && line[-1] != '\n')
+			line--;
+		if (line_end > line + 3 && strspn(line, "-") >= 4 && line > text) {
+			const char *title_end = line - 1, *title = title_end;
+
+			while (title > text && title[-1] != '\n')
+				title--;
+			while (title_end > title && (title_end[-1] == '\r' || title_end[-1] == ' '))
+				title_end--;
+			while (title < title_end && *title == ' ')
+				title++;
+			if (title_end > title)
+				return strndup(title, (size_t)(title_end - title));
+		}
+		p = line;
+	}
+	return strdup("an unnamed question");
 }
 
 static void scan(struct guest_run *g, struct strbuf *window, bool *seen, unsigned seconds)
@@ -49,6 +79,12 @@ static void scan(struct guest_run *g, struct strbuf *window, bool *seen, unsigne
 	}
 	if (g->done_pattern && strstr(window->buf, g->done_pattern))
 		g->done = true;
+	if (g->question_pattern && !g->question) {
+		const char *at = strstr(window->buf, g->question_pattern);
+
+		if (at)
+			g->question = question_title(window->buf, at);
+	}
 	if (window->len > WINDOW_KEEP) {
 		memmove(window->buf, window->buf + window->len - WINDOW_KEEP, WINDOW_KEEP);
 		strbuf_setlen(window, WINDOW_KEEP);
@@ -120,6 +156,10 @@ int guest_run(struct guest_run *g, struct kvm_error *err)
 		}
 		if (exited)
 			break;
+		if (g->question) {
+			stop(pid, &wstatus);
+			break;
+		}
 		if (elapsed(&start) >= g->timeout_s) {
 			g->timed_out = true;
 			stop(pid, &wstatus);

@@ -12,6 +12,7 @@ struct guest_run {
 	const char *name;		/* the profile, for messages */
 	const struct milestone *milestones;
 	const char *done_pattern;	/* console text that says the install completed */
+	const char *question_pattern;	/* console text that says the installer waits */
 	struct http_server *server;	/* for "answer file fetched"; may be NULL */
 	unsigned timeout_s;
 
@@ -19,6 +20,7 @@ struct guest_run {
 	const char *last_milestone;	/* NULL: none seen */
 	unsigned seen;			/* how many milestones were seen */
 	bool done;			/* done_pattern was seen */
+	char *question;			/* the title of the question it waits on; freed by the caller */
 	bool timed_out;
 	int status;			/* exit status, 128 + signal */
 	unsigned seconds;

@@ -42,7 +42,7 @@ _kvm_install()
 		compopt -o nospace
 		return
 		;;
-	--size | --memory | --cpus | --timeout)
+	--size | --memory | --cpus | --timeout | --append)
 		return
 		;;
 	esac
@@ -58,7 +58,7 @@ _kvm_install()
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--disk --size --format --force --memory --cpus --iso
-			--virtio-win --kernel --initrd --vars --set --method --netboot --timeout
+			--virtio-win --kernel --initrd --append --vars --set --method --netboot --timeout
 			--accel --console-log --list-profiles --list-vars --output --verbose --quiet
 			--progress --no-progress --help --version" -- "$cur"))
 		return

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 #include "kvm-error.h"
@@ -56,6 +57,7 @@ struct profile {
 	bool bootstrap;			/* --method bootstrap is possible */
 	const struct milestone *milestones;	/* NULL-terminated */
 	const char *done_pattern;	/* on the console when the install completed */
+	const char *question_pattern;	/* on the console when the installer waits for an answer */
 };
 
 /* The built-in profiles, NULL-terminated; lookup by name. */
@@ -113,6 +115,22 @@ int validate_answer(const struct profile *profile, const char *path, const char 
  * prints why not and returns -1. */
 int write_answer(const struct profile *profile, const struct vars *vars, const char *path,
 		 bool replace);
+
+/* ---- --method bootstrap (bootstrap.c) ---- */
+
+struct bootstrap {
+	const struct vars *vars;
+	const char *workdir;		/* scratch space: the root and a raw disk */
+	const char *disk_path;		/* where the finished disk is written */
+	const char *format;
+	const char *log_path;		/* the set-up boot's console */
+	uint64_t size;
+	unsigned timeout_s;
+	bool tcg;
+};
+
+/* Builds a Debian 12 system from packages onto a new disk at disk_path. */
+int bootstrap_build(const struct bootstrap *b, struct kvm_error *err);
 
 /* ---- Commands ---- */
 

@@ -17,18 +17,18 @@ static const struct milestone test_milestones[] = {
 	{ NULL, NULL },
 };
 
-/* Titles of the installer's steps as newt draws them on the serial console. */
+/* Titles of the installer's progress bars, as its text frontend prints
+ * them on the serial console. */
 static const struct milestone debian_milestones[] = {
-	{ "Detect network hardware", "network hardware detected" },
+	{ "Detecting network hardware", "detecting network hardware" },
 	{ "Configuring the network with DHCP", "network configured" },
-	{ "Loading preconfiguration file", "preseed fetched" },
 	{ "Checking the Debian archive mirror", "checking the archive" },
-	{ "Setting up the clock", "clock set" },
-	{ "Partitioning", "partitioning" },
+	{ "Loading additional components", "loading the installer's components" },
+	{ "Starting up the partitioner", "partitioning" },
 	{ "Installing the base system", "installing the base system" },
 	{ "Select and install software", "installing software" },
 	{ "Installing GRUB", "installing GRUB" },
-	{ "Finishing the installation", "finishing" },
+	{ "Finishing the installation", "finishing the installation" },
 	{ NULL, NULL },
 };
 
@@ -87,6 +87,10 @@ static const struct profile debian_12 = {
 	.memory_mib = 1024,
 	.bootstrap = true,
 	.milestones = debian_milestones,
+	.done_pattern = "Finishing the installation",
+	/* The text frontend asks; with priority=critical and the preseed,
+	 * anything it asks is a question the answer file did not answer. */
+	.question_pattern = "Prompt: '?' for help",
 };
 
 static const struct profile ubuntu_2404 = {

@@ -4,6 +4,10 @@ of this checkout (or of the installed tree under test)."""
 import contextlib
 import fcntl
 import os
+import pathlib
+import select
+import subprocess
+import time
 
 import pytest
 
@@ -112,3 +116,66 @@ def build_test_installer(path, before_fetch="", before_write=""):
     cpio.file("modules.order", ("\n".join(order) + "\n").encode())
     cpio.write(path)
     return harness.vmlinuz
+
+
+def debian_archive():
+    """The Debian archive to install from: KVM_TEST_MIRROR, else the first
+    bookworm archive this machine's apt sources name (read at run time,
+    never written into the repository).  Returns (URL, complete), complete
+    meaning KVM_TEST_MIRROR vouches for a full archive, udebs included."""
+    mirror = os.environ.get("KVM_TEST_MIRROR")
+    if mirror:
+        return mirror, True
+    apt = pathlib.Path("/etc/apt")
+    files = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*"))]
+    for path in files:
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        if path.suffix == ".sources":
+            for block in text.split("\n\n"):
+                fields = dict(line.split(":", 1) for line in block.splitlines()
+                              if ":" in line and not line.startswith("#"))
+                suites = fields.get("Suites", "").split()
+                for uri in fields.get("URIs", "").split():
+                    if "bookworm" in suites and uri.startswith("http"):
+                        return uri, False
+        else:
+            for line in text.splitlines():
+                words = [w for w in line.split() if not w.startswith("[")]
+                if len(words) >= 3 and words[0] == "deb" and words[2] == "bookworm" \
+                        and words[1].startswith("http"):
+                    return words[1], False
+    pytest.skip("no bookworm archive in /etc/apt/sources.list*; set KVM_TEST_MIRROR")
+
+
+def boot_to_login(disk, marker, tmp_path, timeout=900):
+    """Boots the installed disk with kvm-run under TCG, as kvm-install
+    tells users to, until the login prompt after marker; returns the
+    console.  Fails the test when it does not come."""
+    kvm_run = built_program("kvm-run")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    if not os.environ.get("KVM_BIN_DIR"):
+        env["KVM_RUN_DATA_DIR"] = str(TOP / "qemu-kvm")
+    console = []
+    with machine_lock():
+        proc = subprocess.Popen([kvm_run, "--disk", disk, "--accel", "tcg", "--memory", "1G",
+                                 "--console", "serial", "--net", "none", "--name", "installed"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        try:
+            os.set_blocking(proc.stdout.fileno(), False)
+            while time.monotonic() < deadline and proc.poll() is None:
+                ready, _, _ = select.select([proc.stdout], [], [], 5)
+                if ready:
+                    console.append(proc.stdout.read() or b"")
+                    text = b"".join(console).decode(errors="replace")
+                    after = text.split(marker, 1)
+                    if len(after) == 2 and "login:" in after[1]:
+                        return text
+        finally:
+            proc.kill()
+            proc.wait()
+    text = b"".join(console).decode(errors="replace")
+    pytest.fail(f"no login prompt after {marker} within {timeout} s:\n{text[-3000:]}")
