@@ -722,7 +722,11 @@ int cmd_install(int argc, char **argv)
 		log_error("%s: --method bootstrap is for debian-12 only", in.profile->name);
 		goto out;
 	}
-	if (in.profile->boot != BOOT_KERNEL && !args.iso) {
+	if (args.bootstrap && args.size && args.size < (2ull << 30)) {
+		status = cli_usage_error(args.program, "--size: a Debian guest needs at least 2G");
+		goto out;
+	}
+	if (!args.bootstrap && in.profile->boot != BOOT_KERNEL && !args.iso) {
 		status = cli_usage_error(args.program, "%s: give the installation ISO with --iso",
 					 in.profile->name);
 		goto out;
@@ -742,7 +746,7 @@ int cmd_install(int argc, char **argv)
 		struct strbuf name = STRBUF_INIT;
 
 		strbuf_add(&name, base, len);
-		if (len && len <= 63 && strspn(name.buf, "abcdefghijklmnopqrstuvwxyz"
+		if (len && len <= (in.profile->format == FORMAT_AUTOUNATTEND ? 15 : 63) && strspn(name.buf, "abcdefghijklmnopqrstuvwxyz"
 					       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == len &&
 		    name.buf[0] != '-')
 			vars_assign(&in.vars, "hostname", name.buf, NULL);
