@@ -71,7 +71,18 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in $(cat /modules.order); do insmod /modules/$m; done
-url=$(sed -n 's/.*kvm-install.url=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+# The answer file's URL, however the profile's installer is told it.
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	kvm-install.url=*|inst.ks=*|autoyast=*|agama.auto=*|url=*)
+		url=${{arg#*=}}
+		;;
+	ds=nocloud-net\\;s=*)
+		seed=${{arg#*;s=}}
+		url=${{seed}}user-data
+		;;
+	esac
+done
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
@@ -95,6 +106,11 @@ if wget -q -O /answer "$url"; then
 			;;
 		esac
 	done </answer
+	cp /answer ./answer
+	cat /proc/cmdline >./cmdline
+	if [ -n "$seed" ] && wget -q -O ./meta-data "${{seed}}meta-data"; then
+		echo KVM-INSTALL-META-DATA
+	fi
 	{before_write}
 	tar -cf /dev/vda . && sync && echo KVM-INSTALL-WROTE
 fi
