@@ -60,6 +60,7 @@ static const char help[] =
 	"      --timeout MINUTES  give up after this long (default 180)\n"
 	"      --accel MODE       kvm or tcg (default: kvm when /dev/kvm can be used)\n"
 	"      --console-log FILE where the serial console goes (default: DISK.install.log)\n"
+	"      --dry-run          render and check everything, print the command line, start nothing\n"
 	"      --list-profiles    list the profiles and exit\n"
 	"      --list-vars        list the variables and exit\n"
 	"      --output FMT       human (default) or json: the result\n"
@@ -87,6 +88,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_ACCEL,
 	OPT_CONSOLE_LOG,
+	OPT_DRY_RUN,
 	OPT_LIST_PROFILES,
 	OPT_LIST_VARS,
 };
@@ -110,6 +112,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "accel", required_argument, NULL, OPT_ACCEL },
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "list-profiles", no_argument, NULL, OPT_LIST_PROFILES },
 	{ "list-vars", no_argument, NULL, OPT_LIST_VARS },
 	{ "version", no_argument, NULL, 'V' },
@@ -123,7 +126,7 @@ struct install_args {
 	size_t n_files, n_sets;
 	uint64_t size, memory;
 	unsigned cpus, timeout_min;
-	bool force, netboot, bootstrap, list_profiles, list_vars, version;
+	bool force, netboot, bootstrap, dry_run, list_profiles, list_vars, version;
 	const char *program;
 };
 
@@ -204,6 +207,7 @@ static int handle_option(int opt, const char *arg, void *ctx)
 		a->accel = arg;
 		break;
 	case OPT_CONSOLE_LOG: a->console_log = arg; break;
+	case OPT_DRY_RUN: a->dry_run = true; break;
 	case OPT_LIST_PROFILES: a->list_profiles = true; break;
 	case OPT_LIST_VARS: a->list_vars = true; break;
 	case 'V': a->version = true; break;
@@ -326,6 +330,12 @@ static int prepare_boot_files(struct install *in, struct kvm_error *err)
 	return ret;
 }
 
+/* The disk QEMU writes: the temporary one, or with --dry-run its name. */
+static const char *disk_path(const struct install *in)
+{
+	return in->args->dry_run ? in->args->disk : in->disk.tmp_path;
+}
+
 static int build_linux_argv(struct install *in)
 {
 	const struct install_args *a = in->args;
@@ -351,7 +361,7 @@ static int build_linux_argv(struct install *in)
 	/* cache=unsafe: a failed install is thrown away anyway, and the disk
 	 * is synced before it gets its name. */
 	argv_add(l, "-drive");
-	argv_addf(l, "file=%s,format=%s,if=virtio,cache=unsafe,discard=unmap", in->disk.tmp_path,
+	argv_addf(l, "file=%s,format=%s,if=virtio,cache=unsafe,discard=unmap", disk_path(in),
 		  a->format ? a->format : "qcow2");
 	if (a->iso) {
 		argv_add(l, "-drive");
@@ -387,7 +397,7 @@ static int build_windows_argv(struct install *in, struct kvm_error *err)
 	argv_add(l, strcmp(in->profile->name, "windows-11") == 0 ? "windows-11" : "windows");
 	argv_add(l, "--uefi");
 	argv_add(l, "--disk");
-	argv_add(l, in->disk.tmp_path);
+	argv_add(l, disk_path(in));
 	argv_add(l, "--cdrom");
 	argv_add(l, a->iso);
 	if (a->virtio_win) {
@@ -601,10 +611,12 @@ static int run_installer(struct install *in, struct guest_run *g, struct kvm_err
 			goto out;
 	}
 
-	ret = outfile_open(&in->disk, a->disk, a->force, 0644, err);
-	if (ret < 0)
-		goto out;
-	ret = kvmi_create(in->disk.tmp_path, a->size ? a->size : 20ull << 30, &create, err);
+	if (!a->dry_run) {
+		ret = outfile_open(&in->disk, a->disk, a->force, 0644, err);
+		if (ret < 0)
+			goto out;
+		ret = kvmi_create(in->disk.tmp_path, a->size ? a->size : 20ull << 30, &create, err);
+	}
 	if (ret < 0) {
 		/* The message names the temporary file; the user knows the disk. */
 		strbuf_reset(&text);
@@ -618,6 +630,12 @@ static int run_installer(struct install *in, struct guest_run *g, struct kvm_err
 		ret = build_linux_argv(in);
 	if (ret < 0)
 		goto out;
+	if (a->dry_run) {
+		for (size_t i = 0; i < in->argv.n; i++)
+			printf("%s\n", in->argv.v[i]);
+		ret = 1;
+		goto out;
+	}
 	for (size_t i = 0; i < in->argv.n; i++)
 		log_verbose("  %s", in->argv.v[i]);
 
@@ -655,6 +673,10 @@ static int install(struct install *in, bool json)
 		ret = run_bootstrap(in, &err);
 	} else {
 		ret = run_installer(in, &g, &err);
+		if (ret == 1) {
+			/* --dry-run: printed, nothing made. */
+			return 0;
+		}
 	}
 	if (ret == 0)
 		ret = sync_file(in->disk.tmp_path, &err);
@@ -724,6 +746,10 @@ int cmd_install(int argc, char **argv)
 	if (args.netboot) {
 		log_error("--netboot is not available yet: it needs kvm-netboot's trees (issue 8); "
 			  "boot the installer directly (without --netboot)");
+		goto out;
+	}
+	if (args.bootstrap && args.dry_run) {
+		status = cli_usage_error(args.program, "--dry-run is for the installer method");
 		goto out;
 	}
 	if (args.bootstrap && !in.profile->bootstrap) {
