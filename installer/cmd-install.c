@@ -25,6 +25,7 @@
 #include "kvm-install.h"
 #include "kvmimage.h"
 #include "log.h"
+#include "netinstall.h"
 #include "outfile.h"
 #include "path.h"
 #include "size.h"
@@ -56,7 +57,7 @@ static const char help[] =
 	"      --vars FILE        read variables from KEY = VALUE lines (may be repeated)\n"
 	"      --set KEY=VALUE    set one variable; lists grow by one item\n"
 	"      --method METHOD    installer (default) or bootstrap (debian-12: mmdebstrap)\n"
-	"      --netboot          boot the installer over the network from a kvm-netboot tree\n"
+	"      --netboot          PXE-boot the installer through QEMU's TFTP from a kvm-netboot tree\n"
 	"      --timeout MINUTES  give up after this long (default 180)\n"
 	"      --accel MODE       kvm or tcg (default: kvm when /dev/kvm can be used)\n"
 	"      --console-log FILE where the serial console goes (default: DISK.install.log)\n"
@@ -294,6 +295,7 @@ struct install {
 	struct outfile disk;
 	struct http_server server;
 	struct argv_list argv;
+	struct netinstall net;
 	bool tcg;
 };
 
@@ -347,7 +349,9 @@ static int build_linux_argv(struct install *in)
 	argv_add(l, "-cpu");
 	argv_add(l, in->tcg ? "max" : "host");
 	argv_add(l, "-machine");
-	argv_add(l, "q35");
+	/* --netboot: without a display, SeaBIOS shows itself, iPXE and pxelinux
+	 * on the serial console. */
+	argv_add(l, a->netboot ? "q35,graphics=off" : "q35");
 	argv_add(l, "-m");
 	argv_addf(l, "%" PRIu64 "M", (a->memory ? a->memory : (uint64_t)in->profile->memory_mib << 20) >> 20);
 	argv_add(l, "-smp");
@@ -367,12 +371,20 @@ static int build_linux_argv(struct install *in)
 		argv_add(l, "-drive");
 		argv_addf(l, "file=%s,format=raw,media=cdrom,readonly=on", a->iso);
 	}
+	argv_add(l, "-device");
+	argv_add(l, "virtio-rng-pci");
 	argv_add(l, "-netdev");
+	if (a->netboot) {
+		/* QEMU's DHCP names the loader, its TFTP serves the tree; the
+		 * network card's iPXE ROM boots first. */
+		argv_addf(l, "user,id=net0,tftp=%s,bootfile=" NETINSTALL_LOADER, in->net.tftp_root.buf);
+		argv_add(l, "-device");
+		argv_add(l, "virtio-net-pci,netdev=net0,mac=" NETINSTALL_MAC ",bootindex=1");
+		return 0;
+	}
 	argv_add(l, "user,id=net0");
 	argv_add(l, "-device");
 	argv_add(l, "virtio-net-pci,netdev=net0");
-	argv_add(l, "-device");
-	argv_add(l, "virtio-rng-pci");
 	argv_add(l, "-kernel");
 	argv_add(l, in->kernel.buf);
 	argv_add(l, "-initrd");
@@ -610,6 +622,20 @@ static int run_installer(struct install *in, struct guest_run *g, struct kvm_err
 		if (ret < 0)
 			goto out;
 	}
+	if (a->netboot) {
+		strbuf_reset(&text);
+		strbuf_addf(&text, "%s/%s", in->workdir, in->profile->answer_name);
+		in->net.workdir = in->workdir;
+		in->net.profile = in->profile->name;
+		in->net.kernel = in->kernel.buf;
+		in->net.initrd = in->initrd.buf;
+		in->net.cmdline = in->cmdline.buf;
+		in->net.answer = text.buf;
+		in->net.http_port = in->server.port;
+		ret = netinstall_prepare(&in->net, err);
+		if (ret < 0)
+			goto out;
+	}
 
 	if (!a->dry_run) {
 		ret = outfile_open(&in->disk, a->disk, a->force, 0644, err);
@@ -697,7 +723,8 @@ int cmd_install(int argc, char **argv)
 	struct cli_common common = { .progress = PROGRESS_AUTO };
 	struct install_args args = { .program = "kvm-install" };
 	struct install in = { .args = &args, .kernel = STRBUF_INIT, .initrd = STRBUF_INIT,
-			      .cmdline = STRBUF_INIT, .log_path = STRBUF_INIT };
+			      .cmdline = STRBUF_INIT, .log_path = STRBUF_INIT,
+			      .net = { .tftp_root = STRBUF_INIT } };
 	int status = EXIT_FAILURE_GENERIC;
 	struct stat st;
 
@@ -743,9 +770,13 @@ int cmd_install(int argc, char **argv)
 		log_error("%s: already exists (use --force to replace it)", args.disk);
 		goto out;
 	}
-	if (args.netboot) {
-		log_error("--netboot is not available yet: it needs kvm-netboot's trees (issue 8); "
-			  "boot the installer directly (without --netboot)");
+	if (args.netboot && args.bootstrap) {
+		status = cli_usage_error(args.program, "--netboot is for the installer method");
+		goto out;
+	}
+	if (args.netboot && in.profile->boot == BOOT_WINDOWS) {
+		log_error("%s: --netboot is for the Linux profiles (Windows setup boots from its ISO; "
+			  "kvm-netboot serves it to PXE clients)", in.profile->name);
 		goto out;
 	}
 	if (args.bootstrap && args.dry_run) {
@@ -796,12 +827,15 @@ int cmd_install(int argc, char **argv)
 	status = install(&in, common.json) == 0 ? 0 : EXIT_FAILURE_GENERIC;
 out:
 	http_server_stop(&in.server);
+	if (args.netboot && in.workdir[0])
+		netinstall_remove(in.workdir);
 	remove_workdir(in.workdir);
 	argv_release(&in.argv);
 	strbuf_release(&in.kernel);
 	strbuf_release(&in.initrd);
 	strbuf_release(&in.cmdline);
 	strbuf_release(&in.log_path);
+	strbuf_release(&in.net.tftp_root);
 	vars_release(&in.vars);
 	free(args.files);
 	free(args.sets);

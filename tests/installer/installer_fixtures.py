@@ -33,6 +33,8 @@ def install_env(**extra):
     env = dict(os.environ)
     if not os.environ.get("KVM_BIN_DIR"):
         env["KVM_INSTALL_DATA_DIR"] = str(TOP / "installer")
+        # --netboot runs kvm-netboot, whose profiles are in the checkout too.
+        env["KVM_NETBOOT_DATA_DIR"] = str(TOP / "netboot")
     env.update(extra)
     return env
 
@@ -81,6 +83,9 @@ for arg in $(cat /proc/cmdline); do
 		seed=${{arg#*;s=}}
 		url=${{seed}}user-data
 		;;
+	kvm_netboot.answers=*)
+		netboot_url=${{arg#*=}}
+		;;
 	esac
 done
 ip link set eth0 up
@@ -110,6 +115,10 @@ if wget -q -O /answer "$url"; then
 	cat /proc/cmdline >./cmdline
 	if [ -n "$seed" ] && wget -q -O ./meta-data "${{seed}}meta-data"; then
 		echo KVM-INSTALL-META-DATA
+	fi
+	# kvm-install --netboot: the answer file at the netboot entry's URL too.
+	if [ -n "$netboot_url" ]; then
+		wget -q -O ./netboot-answer "$netboot_url"
 	fi
 	{before_write}
 	tar -cf /dev/vda . && sync && echo KVM-INSTALL-WROTE

@@ -5,6 +5,7 @@ rendered answer file over HTTP from kvm-install, write the files it names
 to the new disk and power off; the test reads them back from the image."""
 import io
 import os
+import re
 import tarfile
 
 import pytest
@@ -65,6 +66,45 @@ def test_install_writes_what_the_answer_file_names(kvm_install, qemu_img, tmp_pa
 
 
 @pytest.mark.guest
+def test_netboot_install_pxe_boots_from_a_kvm_netboot_tree(kvm_install, qemu_img, tmp_path):
+    """--netboot: the same install, but the guest's iPXE ROM gets pxelinux
+    from QEMU's DHCP and TFTP, pxelinux reads the host entry kvm-netboot
+    made for the guest's MAC and loads the kernel and initrd over TFTP."""
+    initrd = tmp_path / "installer.cpio"
+    build_test_installer(initrd)
+    result, disk = install(kvm_install, tmp_path, initrd, "--netboot")
+    assert result.returncode == 0, result.stderr
+    assert "answer file fetched by the installer" in result.stderr
+    files = disk_files(qemu_img, disk, tmp_path)
+    assert files["etc/hostname"] == "web1\n"
+    assert files["home/alice/.ssh/authorized_keys"] == KEY + "\n"
+    assert files["etc/marker"] == "installed\n"
+    # The kernel came from the tree, booted by pxelinux with the host
+    # entry's arguments.
+    assert files["cmdline"].startswith("BOOT_IMAGE=profiles/test/vmlinuz "), files["cmdline"]
+    assert "kvm_netboot.answers=http://10.0.2.2:" in files["cmdline"]
+    assert files["netboot-answer"] == files["answer"]
+    # SeaBIOS's serial console draws a screen: cursor moves come between
+    # the words of the firmware's lines.
+    console = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[a-z])", "",
+                     (tmp_path / "web1.qcow2.install.log").read_text(errors="replace"))
+    for line in ("iPXE initialising devices", "tftp://10.0.2.2/pxelinux.0... ok", "PXELINUX",
+                 "Loading profiles/test/vmlinuz... ok", "KVM-INSTALL-WROTE"):
+        assert line in console, f"{line!r} not on the console:\n{console[-3000:]}"
+    # Nothing of the tree is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["disk.raw", "installer.cpio", "web1.qcow2", "web1.qcow2.install.log"]
+
+
+def test_netboot_is_for_linux_profiles(kvm_install, tmp_path):
+    result = kvm_install("windows-11", "--disk", tmp_path / "w.qcow2", "--iso", "/dev/null",
+                         "--netboot", "--set", "password=x")
+    assert result.returncode == 1
+    assert "--netboot is for the Linux profiles" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.guest
 def test_failed_install_says_where_it_stopped_and_leaves_no_disk(kvm_install, tmp_path):
     initrd = tmp_path / "installer.cpio"
     # The "installer" dies after fetching: it never writes the disk.
@@ -103,7 +143,8 @@ def test_existing_disk_is_not_touched(kvm_install, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     ([], "give the new disk with --disk FILE"),
-    (["--disk", "d.qcow2", "--netboot"], "--netboot is not available yet"),
+    (["--disk", "d.qcow2", "--netboot", "--method", "bootstrap"],
+     "--netboot is for the installer method"),
     (["--disk", "d.qcow2", "--cpus", "0"], "--cpus takes a number from 1 to 64"),
     (["--disk", "d.qcow2", "--size", "lots"], "'lots' is not a size"),
     (["--disk", "d.qcow2", "--method", "magic"], "--method takes installer or bootstrap"),
