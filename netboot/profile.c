@@ -73,9 +73,18 @@ static int profile_def_load(const char *name, struct profile_def *def, struct kv
 	profiles_dir(&path);
 	strbuf_addf(&path, "/%s.json", name);
 	ret = files_read(path.buf, PROFILE_MAX_BYTES, &text, err);
-	if (ret == -ENOENT)
-		kvm_error_set(err, ret, "%s: no such profile (kvm-netboot add --list-profiles "
-			      "lists them)", name);
+	if (ret == -ENOENT) {
+		/* Run from a build tree, the installed folder is not there yet. */
+		strbuf_reset(&path);
+		profiles_dir(&path);
+		if (access(path.buf, F_OK) != 0)
+			kvm_error_set(err, ret, "%s: no profiles folder (kvm-netboot's data is not "
+				      "installed; set KVM_NETBOOT_DATA_DIR to the folder holding "
+				      "profiles/)", path.buf);
+		else
+			kvm_error_set(err, ret, "%s: no such profile (kvm-netboot add --list-profiles "
+				      "lists them)", name);
+	}
 	if (ret < 0)
 		goto out;
 	def->root = json_tokener_parse(text.buf);

@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from conftest import require_program, run
-from netboot_fixtures import GOLDEN, kvm_netboot
+from conftest import built_program, require_program, run
+from netboot_fixtures import GOLDEN, environment, kvm_netboot
 
 MAC = "52:54:00:AB:cd:01"
 HOST_ID = "01-52-54-00-ab-cd-01"
@@ -150,6 +150,17 @@ def test_bad_input_is_one_line_and_changes_nothing(tree, argv, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert (tree / "kvm-netboot.json").read_text() == before
+
+
+def test_missing_data_folder_is_named_not_taken_for_a_missing_profile(tree, tmp_path):
+    """From a build tree without KVM_NETBOOT_DATA_DIR the profiles folder is
+    not there: that is what the message says, not "no such profile"."""
+    env = dict(environment(), KVM_NETBOOT_DATA_DIR=str(tmp_path / "nothing"))
+    result = run([built_program("kvm-netboot"), "add", "debian-12", "--tree", tree], env=env)
+    assert result.returncode == 1
+    assert result.stderr == (f"kvm-netboot: {tmp_path}/nothing/profiles: no profiles folder "
+                             "(kvm-netboot's data is not installed; set KVM_NETBOOT_DATA_DIR "
+                             "to the folder holding profiles/)\n")
 
 
 def test_init_refuses_an_existing_tree(tree):
