@@ -12,7 +12,7 @@ import pytest
 
 import kvmharness
 from conftest import require_program, run
-from installer_fixtures import build_test_installer, kvm_install, machine_lock  # noqa: F401
+from installer_fixtures import build_test_installer, install_env, kvm_install, machine_lock  # noqa: F401
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq0Ezqv0n5Yl8xK7m3cVJjJ0v7Hh2X1p0Q5pH3fR0aB t@x"
 
@@ -94,6 +94,29 @@ def test_netboot_install_pxe_boots_from_a_kvm_netboot_tree(kvm_install, qemu_img
     # Nothing of the tree is left behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == \
         ["disk.raw", "installer.cpio", "web1.qcow2", "web1.qcow2.install.log"]
+
+
+def test_netboot_dry_run_makes_the_tree_and_boots_qemu_from_it(kvm_install, tmp_path):
+    """No guest: the tree is made by kvm-netboot, QEMU's command line boots
+    from its TFTP, and nothing is left behind."""
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    (tmp_path / "initrd").write_bytes(b"initrd")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = kvm_install("test", "--disk", tmp_path / "d.qcow2", "--kernel", tmp_path / "vmlinuz",
+                         "--initrd", tmp_path / "initrd", "--netboot", "--dry-run",
+                         "--set", "password=x", env=install_env(TMPDIR=str(work)))
+    if "pxelinux.0: not in the netboot tree" in result.stderr:
+        pytest.skip("pxelinux is not installed (scripts/install-deps installs it)")
+    assert result.returncode == 0, result.stderr
+    argv = result.stdout.splitlines()
+    netdev = argv[argv.index("-netdev") + 1]
+    assert netdev.startswith(f"user,id=net0,tftp={work}/kvm-install-"), netdev
+    assert netdev.endswith("/netboot/boot,bootfile=pxelinux.0"), netdev
+    assert "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,bootindex=1" in argv
+    assert "-kernel" not in argv and "q35,graphics=off" in argv
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / "d.qcow2").exists()
 
 
 def test_netboot_is_for_linux_profiles(kvm_install, tmp_path):
