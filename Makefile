@@ -12,6 +12,9 @@
 #   make bench           kvm-image convert against qemu-img convert, side by side
 #   make demo            convert a sample VMware disk it makes
 #   make install DESTDIR=... PREFIX=/usr
+#   make deb             Debian packages, unsigned, into build/deb/
+#   make repo            a local apt repository of them in build/deb/repo/
+#   make check-slow      the suites too slow for make check (pytest -m slow)
 #   make clean
 
 PREFIX ?= /usr/local
@@ -101,6 +104,22 @@ install: $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	ninja -C $(BUILD)
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+# Debian packages: packaging-debian/debian/ staged in a copy of the source
+# tree under build/deb/, built with dpkg-buildpackage -us -uc -b.
+DEB_OUT := $(BUILD)/deb
+.PHONY: deb repo check-slow
+
+deb:
+	packaging-debian/build-deb $(DEB_OUT)
+
+repo: deb
+	packaging-debian/make-repo $(DEB_OUT) $(DEB_OUT)/repo
+
+# Suites over about ten minutes (docs/testing.md): run before resolving the
+# issue that owns them.
+check-slow: deps all
+	KVM_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -q -rs -m slow tests
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
