@@ -27,6 +27,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "guest: boots guests or builds kernel modules; slow, and exercises little "
         "of the bundle's C, so the sanitizer pass of make check leaves it out")
+    config.addinivalue_line(
+        "markers", "slow: takes over about ten minutes even on warm caches; run by "
+        "make check-slow, not make check")
 
 
 def program_path(name):
