@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import time
@@ -114,6 +115,12 @@ def remove_stale_builds(root, days=2):
 def debs(changes):
     """The binary packages of a .changes file, without debug symbols."""
     return sorted(p for p in changes.parent.glob("*.deb") if "-dbgsym_" not in p.name)
+
+
+def control_packages():
+    """The binary packages packaging-debian/debian/control defines."""
+    control = (TOP / "packaging-debian" / "debian" / "control").read_text()
+    return re.findall(r"^Package: (\S+)$", control, re.M)
 
 
 def package_names(changes):

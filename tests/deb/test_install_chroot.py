@@ -46,7 +46,8 @@ def root(tmp_path):
     base = chroot.base_tarball(suite, mirror, sources)
 
     recommended = {name for deb in debbuild.debs(changes)
-                   for name in relationship_names(deb, "Recommends")} - set(ours)
+                   for name in relationship_names(deb, "Recommends")} \
+        - set(debbuild.control_packages())
     fields = [subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends", "Pre-Depends",
                               "Recommends"], capture_output=True, text=True,
                              check=True).stdout for deb in debbuild.debs(changes)]
