@@ -93,6 +93,13 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	image-tools/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# The suites too slow for every CI run, each over about ten minutes
+# (docs/testing.md lists them).
+.PHONY: check-slow
+check-slow: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	KVM_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -q -rs -m slow tests
+
 # kvm-image against qemu-img on a cached 8 GiB corpus; prints the ratios.
 bench: deps all
 	bench/convert.py --build $(BUILD)
@@ -108,18 +115,13 @@ install: $(BUILD)/build.ninja
 # Debian packages: packaging-debian/debian/ staged in a copy of the source
 # tree under build/deb/, built with dpkg-buildpackage -us -uc -b.
 DEB_OUT := $(BUILD)/deb
-.PHONY: deb repo check-slow
+.PHONY: deb repo
 
 deb:
 	packaging-debian/build-deb $(DEB_OUT)
 
 repo: deb
 	packaging-debian/make-repo $(DEB_OUT) $(DEB_OUT)/repo
-
-# Suites over about ten minutes (docs/testing.md): run before resolving the
-# issue that owns them.
-check-slow: deps all
-	KVM_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -q -rs -m slow tests
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
