@@ -34,7 +34,11 @@ REPO_LIST = "etc/apt/sources.list.d/kvm-bundle.list"
 IGNORED = ("/proc", "/dev", "/run", "/tmp", "/var/tmp", "/root", "/var/lib/dpkg", "/var/lib/apt",
            "/var/cache/apt", "/var/cache/debconf", "/var/cache/man", "/var/cache/ldconfig",
            "/var/log", "/etc/ld.so.cache", "/etc/group-", "/etc/gshadow-", "/etc/passwd-",
-           "/etc/shadow-")
+           "/etc/shadow-",
+           # DKMS makes the machine's module-signing key on its first build
+           # and keeps it for every DKMS package: it may be enrolled as a
+           # MOK in the firmware.  dkms owns it, not kvm-dkms.
+           "/var/lib/dkms/mok.key", "/var/lib/dkms/mok.pub")
 
 
 def require():
