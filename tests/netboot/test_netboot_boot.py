@@ -107,10 +107,13 @@ def make_lab(serve_options, site_dhcp):
     server = Server(ns, tree, tmp / "serve.log", *serve_options)
 
     def cleanup():
-        status = server.stop()
-        ns.close()
-        shutil.rmtree(tmp)
-        assert status == 0, server.text()
+        try:
+            status = server.stop()
+            text = server.text()
+        finally:
+            ns.close()
+            shutil.rmtree(tmp)
+        assert status == 0, text
 
     return ns, tree, tmp, server, cleanup
 
