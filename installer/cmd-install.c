@@ -60,6 +60,7 @@ static const char help[] =
 	"      --timeout MINUTES  give up after this long (default 180)\n"
 	"      --accel MODE       kvm or tcg (default: kvm when /dev/kvm can be used)\n"
 	"      --console-log FILE where the serial console goes (default: DISK.install.log)\n"
+	"      --dry-run          render and check everything, print the command line, start nothing\n"
 	"      --list-profiles    list the profiles and exit\n"
 	"      --list-vars        list the variables and exit\n"
 	"      --output FMT       human (default) or json: the result\n"
@@ -87,6 +88,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_ACCEL,
 	OPT_CONSOLE_LOG,
+	OPT_DRY_RUN,
 	OPT_LIST_PROFILES,
 	OPT_LIST_VARS,
 };
@@ -110,6 +112,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "accel", required_argument, NULL, OPT_ACCEL },
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "list-profiles", no_argument, NULL, OPT_LIST_PROFILES },
 	{ "list-vars", no_argument, NULL, OPT_LIST_VARS },
 	{ "version", no_argument, NULL, 'V' },
@@ -123,7 +126,7 @@ struct install_args {
 	size_t n_files, n_sets;
 	uint64_t size, memory;
 	unsigned cpus, timeout_min;
-	bool force, netboot, bootstrap, list_profiles, list_vars, version;
+	bool force, netboot, bootstrap, dry_run, list_profiles, list_vars, version;
 	const char *program;
 };
 
@@ -204,6 +207,7 @@ static int handle_option(int opt, const char *arg, void *ctx)
 		a->accel = arg;
 		break;
 	case OPT_CONSOLE_LOG: a->console_log = arg; break;
+	case OPT_DRY_RUN: a->dry_run = true; break;
 	case OPT_LIST_PROFILES: a->list_profiles = true; break;
 	case OPT_LIST_VARS: a->list_vars = true; break;
 	case 'V': a->version = true; break;
@@ -326,6 +330,12 @@ static int prepare_boot_files(struct install *in, struct kvm_error *err)
 	return ret;
 }
 
+/* The disk QEMU writes: the temporary one, or with --dry-run its name. */
+static const char *disk_path(const struct install *in)
+{
+	return in->args->dry_run ? in->args->disk : in->disk.tmp_path;
+}
+
 static int build_linux_argv(struct install *in)
 {
 	const struct install_args *a = in->args;
@@ -351,7 +361,7 @@ static int build_linux_argv(struct install *in)
 	/* cache=unsafe: a failed install is thrown away anyway, and the disk
 	 * is synced before it gets its name. */
 	argv_add(l, "-drive");
-	argv_addf(l, "file=%s,format=%s,if=virtio,cache=unsafe,discard=unmap", in->disk.tmp_path,
+	argv_addf(l, "file=%s,format=%s,if=virtio,cache=unsafe,discard=unmap", disk_path(in),
 		  a->format ? a->format : "qcow2");
 	if (a->iso) {
 		argv_add(l, "-drive");
@@ -387,7 +397,7 @@ static int build_windows_argv(struct install *in, struct kvm_error *err)
 	argv_add(l, strcmp(in->profile->name, "windows-11") == 0 ? "windows-11" : "windows");
 	argv_add(l, "--uefi");
 	argv_add(l, "--disk");
-	argv_add(l, in->disk.tmp_path);
+	argv_add(l, disk_path(in));
 	argv_add(l, "--cdrom");
 	argv_add(l, a->iso);
 	if (a->virtio_win) {
@@ -501,7 +511,7 @@ static int sync_file(const char *path, struct kvm_error *err)
 	return ret;
 }
 
-static void print_result(const struct install *in, const struct guest_run *g, bool json)
+static void print_result(const struct install *in, unsigned seconds, bool json)
 {
 	if (json) {
 		struct json_object *obj = json_object_new_object();
@@ -509,7 +519,7 @@ static void print_result(const struct install *in, const struct guest_run *g, bo
 		json_out_add_string(obj, "profile", in->profile->name);
 		json_out_add_string(obj, "disk", in->args->disk);
 		json_out_add_string(obj, "console_log", in->log_path.buf);
-		json_out_add_uint(obj, "seconds", g->seconds);
+		json_out_add_uint(obj, "seconds", seconds);
 		json_out_add_bool(obj, "installed", true);
 		json_out_print(stdout, obj);
 		json_object_put(obj);
@@ -517,18 +527,141 @@ static void print_result(const struct install *in, const struct guest_run *g, bo
 	}
 	printf("Installed %s on %s in %u:%02u (console log: %s).\n"
 	       "Start it with: kvm-run --disk %s\n",
-	       in->profile->name, in->args->disk, g->seconds / 60, g->seconds % 60,
+	       in->profile->name, in->args->disk, seconds / 60, seconds % 60,
 	       in->log_path.buf, in->args->disk);
+}
+
+static unsigned timeout_s(const struct install_args *a)
+{
+	return (a->timeout_min ? a->timeout_min : 180) * 60;
+}
+
+static int run_bootstrap(struct install *in, struct kvm_error *err)
+{
+	const struct install_args *a = in->args;
+	struct bootstrap b = {
+		.vars = &in->vars, .workdir = in->workdir, .format = a->format ? a->format : "qcow2",
+		.log_path = in->log_path.buf, .size = a->size ? a->size : 20ull << 30,
+		.timeout_s = timeout_s(a), .tcg = in->tcg,
+	};
+	int ret = outfile_open(&in->disk, a->disk, a->force, 0644, err);
+
+	if (ret < 0)
+		return ret;
+	b.disk_path = in->disk.tmp_path;
+	return bootstrap_build(&b, err);
+}
+
+/* What the guest's end says about the install: 0 when it completed. */
+static int verdict(const struct install *in, const struct guest_run *g, struct kvm_error *err)
+{
+	const char *name = in->profile->name, *log = in->log_path.buf;
+	const char *last = g->last_milestone ? g->last_milestone : "nothing seen";
+	bool served = in->profile->boot == BOOT_WINDOWS || in->server.served;
+
+	if (g->question)
+		return kvm_error_set(err, -EIO, "%s: the installer asks a question the answer file does not answer: '%s', after: %s (console log: %s)",
+				     name, g->question, last, log);
+	if (g->timed_out)
+		return kvm_error_set(err, -ETIMEDOUT, "%s: no power-off within %u minutes; the install stopped after: %s (console log: %s)",
+				     name, g->timeout_s / 60, last, log);
+	if (!served)
+		return kvm_error_set(err, -EIO, "%s: the guest stopped (QEMU status %d) before fetching the answer file (console log: %s)",
+				     name, g->status, log);
+	if (g->status != 0 || (in->profile->milestones[0].pattern && !g->seen))
+		return kvm_error_set(err, -EIO, "%s: the guest stopped (QEMU status %d) after: %s; the install is incomplete (console log: %s)",
+				     name, g->status, last, log);
+	if (in->profile->done_pattern && !g->done)
+		return kvm_error_set(err, -EIO, "%s: the guest powered off before the install finished; it stopped after: %s (console log: %s)",
+				     name, last, log);
+	return 0;
+}
+
+static int run_installer(struct install *in, struct guest_run *g, struct kvm_error *err)
+{
+	const struct install_args *a = in->args;
+	struct kvmi_create_options create = { .format = a->format ? a->format : "qcow2", .replace = true };
+	struct strbuf text = STRBUF_INIT;
+	int ret;
+
+	if (in->profile->boot != BOOT_WINDOWS) {
+		ret = http_server_start(&in->server, in->workdir, err);
+		if (ret < 0)
+			goto out;
+		/* QEMU's user network shows the host's 127.0.0.1 as 10.0.2.2. */
+		strbuf_addf(&text, "http://10.0.2.2:%u/", in->server.port);
+		ret = vars_assign(&in->vars, "answer_base", text.buf, err);
+		if (ret < 0)
+			goto out;
+	}
+	if (a->iso && in->profile->boot == BOOT_ISO_KERNEL) {
+		strbuf_reset(&text);
+		ret = iso_label(a->iso, &text, err);
+		if (ret == 0)
+			ret = vars_assign(&in->vars, "iso_label", text.buf, err);
+		if (ret < 0)
+			goto out;
+	}
+	ret = render_files(in, err);
+	if (ret < 0)
+		goto out;
+	if (in->profile->boot != BOOT_WINDOWS) {
+		ret = prepare_boot_files(in, err);
+		if (ret < 0)
+			goto out;
+	}
+
+	if (!a->dry_run) {
+		ret = outfile_open(&in->disk, a->disk, a->force, 0644, err);
+		if (ret < 0)
+			goto out;
+		ret = kvmi_create(in->disk.tmp_path, a->size ? a->size : 20ull << 30, &create, err);
+	}
+	if (ret < 0) {
+		/* The message names the temporary file; the user knows the disk. */
+		strbuf_reset(&text);
+		strbuf_addstr(&text, err->message);
+		kvm_error_set(err, ret, "%s: %s", a->disk, text.buf);
+		goto out;
+	}
+	if (in->profile->boot == BOOT_WINDOWS)
+		ret = build_windows_argv(in, err);
+	else
+		ret = build_linux_argv(in);
+	if (ret < 0)
+		goto out;
+	if (a->dry_run) {
+		for (size_t i = 0; i < in->argv.n; i++)
+			printf("%s\n", in->argv.v[i]);
+		ret = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < in->argv.n; i++)
+		log_verbose("  %s", in->argv.v[i]);
+
+	log_notice("%s: installing on %s%s; console log: %s", in->profile->name, a->disk,
+		   in->tcg ? " under software emulation (slow)" : "", in->log_path.buf);
+	g->argv = (const char *const *)in->argv.v;
+	g->console_log = in->log_path.buf;
+	g->name = in->profile->name;
+	g->milestones = in->profile->milestones;
+	g->server = in->profile->boot == BOOT_WINDOWS ? NULL : &in->server;
+	g->done_pattern = in->profile->done_pattern;
+	g->question_pattern = in->profile->question_pattern;
+	g->timeout_s = timeout_s(a);
+	ret = guest_run(g, err);
+	if (ret == 0)
+		ret = verdict(in, g, err);
+out:
+	strbuf_release(&text);
+	return ret;
 }
 
 static int install(struct install *in, bool json)
 {
-	const struct install_args *a = in->args;
-	struct kvmi_create_options create = { .format = a->format ? a->format : "qcow2", .replace = true };
+	const char *tmp = getenv("TMPDIR");
 	struct guest_run g = { 0 };
 	struct kvm_error err = { 0 };
-	const char *tmp = getenv("TMPDIR");
-	struct strbuf base = STRBUF_INIT;
 	time_t started = time(NULL);
 	int ret;
 
@@ -536,130 +669,27 @@ static int install(struct install *in, bool json)
 	if (!mkdtemp(in->workdir)) {
 		in->workdir[0] = '\0';
 		ret = kvm_error_errno(&err, -errno, "a work folder in %s", tmp && *tmp ? tmp : "/tmp");
-		goto fail;
+	} else if (in->args->bootstrap) {
+		ret = run_bootstrap(in, &err);
+	} else {
+		ret = run_installer(in, &g, &err);
+		if (ret == 1) {
+			/* --dry-run: printed, nothing made. */
+			return 0;
+		}
 	}
-	if (a->bootstrap) {
-		struct bootstrap b = {
-			.vars = &in->vars, .workdir = in->workdir, .format = create.format,
-			.log_path = in->log_path.buf, .size = a->size ? a->size : 20ull << 30,
-			.timeout_s = (a->timeout_min ? a->timeout_min : 180) * 60, .tcg = in->tcg,
-		};
-
-		ret = outfile_open(&in->disk, a->disk, a->force, 0644, &err);
-		if (ret < 0)
-			goto fail;
-		b.disk_path = in->disk.tmp_path;
-		ret = bootstrap_build(&b, &err);
-		if (ret < 0)
-			goto fail;
-		g.seconds = (unsigned)(time(NULL) - started);
-		goto done;
-	}
-	if (in->profile->boot != BOOT_WINDOWS) {
-		ret = http_server_start(&in->server, in->workdir, &err);
-		if (ret < 0)
-			goto fail;
-		/* QEMU's user network shows the host's 127.0.0.1 as 10.0.2.2. */
-		strbuf_addf(&base, "answer_base=http://10.0.2.2:%u/", in->server.port);
-		ret = vars_assign(&in->vars, "answer_base", base.buf + strlen("answer_base="), &err);
-		if (ret < 0)
-			goto fail;
-	}
-	if (a->iso && in->profile->boot == BOOT_ISO_KERNEL) {
-		struct strbuf label = STRBUF_INIT;
-
-		ret = iso_label(a->iso, &label, &err);
-		if (ret == 0)
-			ret = vars_assign(&in->vars, "iso_label", label.buf, &err);
-		strbuf_release(&label);
-		if (ret < 0)
-			goto fail;
-	}
-	ret = render_files(in, &err);
-	if (ret < 0)
-		goto fail;
-	if (in->profile->boot != BOOT_WINDOWS) {
-		ret = prepare_boot_files(in, &err);
-		if (ret < 0)
-			goto fail;
-	}
-
-	ret = outfile_open(&in->disk, a->disk, a->force, 0644, &err);
-	if (ret < 0)
-		goto fail;
-	ret = kvmi_create(in->disk.tmp_path, a->size ? a->size : 20ull << 30, &create, &err);
-	if (ret < 0) {
-		kvm_error_set(&err, ret, "%s: %s", a->disk, err.message);
-		goto fail;
-	}
-	if (in->profile->boot == BOOT_WINDOWS)
-		ret = build_windows_argv(in, &err);
-	else
-		ret = build_linux_argv(in);
-	if (ret < 0)
-		goto fail;
-	if (log_get_level() >= LOG_LEVEL_VERBOSE)
-		for (size_t i = 0; i < in->argv.n; i++)
-			log_verbose("  %s", in->argv.v[i]);
-
-	log_notice("%s: installing on %s%s; console log: %s", in->profile->name, a->disk,
-		   in->tcg ? " under software emulation (slow)" : "", in->log_path.buf);
-	g.argv = (const char *const *)in->argv.v;
-	g.console_log = in->log_path.buf;
-	g.name = in->profile->name;
-	g.milestones = in->profile->milestones;
-	g.server = in->profile->boot == BOOT_WINDOWS ? NULL : &in->server;
-	g.done_pattern = in->profile->done_pattern;
-	g.question_pattern = in->profile->question_pattern;
-	g.timeout_s = (a->timeout_min ? a->timeout_min : 180) * 60;
-	ret = guest_run(&g, &err);
-	if (ret < 0)
-		goto fail;
-	if (g.question) {
-		ret = kvm_error_set(&err, -EIO, "%s: the installer asks a question the answer file does not answer: '%s', after: %s (console log: %s)",
-				    in->profile->name, g.question,
-				    g.last_milestone ? g.last_milestone : "nothing seen", in->log_path.buf);
-		goto fail;
-	}
-	if (g.timed_out) {
-		ret = kvm_error_set(&err, -ETIMEDOUT, "%s: no power-off within %u minutes; the install stopped after: %s (console log: %s)",
-				    in->profile->name, g.timeout_s / 60,
-				    g.last_milestone ? g.last_milestone : "nothing seen",
-				    in->log_path.buf);
-		goto fail;
-	}
-	if (g.status != 0 || (in->profile->milestones[0].pattern && !g.seen) ||
-	    (in->profile->boot != BOOT_WINDOWS && !in->server.served)) {
-		ret = kvm_error_set(&err, -EIO, "%s: the guest stopped (QEMU status %d) %s%s; the install is incomplete (console log: %s)",
-				    in->profile->name, g.status,
-				    in->profile->boot != BOOT_WINDOWS && !in->server.served
-					? "before fetching the answer file" : "after: ",
-				    in->profile->boot != BOOT_WINDOWS && !in->server.served
-					? "" : (g.last_milestone ? g.last_milestone : "nothing seen"),
-				    in->log_path.buf);
-		goto fail;
-	}
-	if (!in->profile->done_pattern || g.done) {
-done:
+	if (ret == 0)
 		ret = sync_file(in->disk.tmp_path, &err);
-		if (ret == 0)
-			ret = outfile_commit(&in->disk, &err);
-		if (ret < 0)
-			goto fail;
-		print_result(in, &g, json);
-		free(g.question);
-		strbuf_release(&base);
-		return 0;
-	}
-	ret = kvm_error_set(&err, -EIO, "%s: the guest powered off before the install finished; it stopped after: %s (console log: %s)",
-			    in->profile->name, g.last_milestone ? g.last_milestone : "nothing seen",
-			    in->log_path.buf);
-fail:
-	outfile_abort(&in->disk);
-	log_error("%s", err.message);
+	if (ret == 0)
+		ret = outfile_commit(&in->disk, &err);
 	free(g.question);
-	strbuf_release(&base);
-	return -1;
+	if (ret < 0) {
+		outfile_abort(&in->disk);
+		log_error("%s", err.message);
+		return -1;
+	}
+	print_result(in, (unsigned)(time(NULL) - started), json);
+	return 0;
 }
 
 int cmd_install(int argc, char **argv)
@@ -716,6 +746,10 @@ int cmd_install(int argc, char **argv)
 	if (args.netboot) {
 		log_error("--netboot is not available yet: it needs kvm-netboot's trees (issue 8); "
 			  "boot the installer directly (without --netboot)");
+		goto out;
+	}
+	if (args.bootstrap && args.dry_run) {
+		status = cli_usage_error(args.program, "--dry-run is for the installer method");
 		goto out;
 	}
 	if (args.bootstrap && !in.profile->bootstrap) {

@@ -59,7 +59,7 @@ _kvm_install()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--disk --size --format --force --memory --cpus --iso
 			--virtio-win --kernel --initrd --append --vars --set --method --netboot --timeout
-			--accel --console-log --list-profiles --list-vars --output --verbose --quiet
+			--accel --console-log --dry-run --list-profiles --list-vars --output --verbose --quiet
 			--progress --no-progress --help --version" -- "$cur"))
 		return
 	fi
