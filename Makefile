@@ -14,6 +14,9 @@
 #   make install DESTDIR=... PREFIX=/usr
 #   make qemu-kvm-core   the KVM-only QEMU into build/qemu-kvm-core/ (cached)
 #   make install-qemu-kvm-core DESTDIR=... PREFIX=/usr   and install it
+#   make deb             Debian packages, unsigned, into build/deb/
+#   make repo            a local apt repository of them in build/deb/repo/
+#   make check-slow      the suites too slow for make check (pytest -m slow)
 #   make clean
 
 PREFIX ?= /usr/local
@@ -121,6 +124,16 @@ qemu-kvm-core:
 install-qemu-kvm-core:
 	qemu-kvm/core/build-qemu-core --libexecdir $(PREFIX)/libexec --install \
 		$(if $(DESTDIR),--destdir "$(DESTDIR)")
+# Debian packages: packaging-debian/debian/ staged in a copy of the source
+# tree under build/deb/, built with dpkg-buildpackage -us -uc -b.
+DEB_OUT := $(BUILD)/deb
+.PHONY: deb repo
+
+deb:
+	packaging-debian/build-deb $(DEB_OUT)
+
+repo: deb
+	packaging-debian/make-repo $(DEB_OUT) $(DEB_OUT)/repo
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
