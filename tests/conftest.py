@@ -27,8 +27,8 @@ PROGRAMS = {
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "guest: boots guests, builds kernel modules, QEMU or packages; slow, and exercises little "
-        "of the bundle's C, so the sanitizer pass of make check leaves it out")
+        "markers", "guest: boots guests, builds kernel modules, QEMU or packages; slow, and "
+        "exercises little of the bundle's C, so the sanitizer pass of make check leaves it out")
     config.addinivalue_line(
         "markers", "slow: takes more than about ten minutes; left to make check-slow")
 
