@@ -12,6 +12,7 @@
 #   make bench           kvm-image convert against qemu-img convert, side by side
 #   make demo            convert a sample VMware disk it makes
 #   make install DESTDIR=... PREFIX=/usr
+#   make rpm, make rpm-repo   openSUSE and Fedora packages and their repositories
 #   make clean
 
 PREFIX ?= /usr/local
@@ -101,6 +102,16 @@ install: $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	ninja -C $(BUILD)
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+# RPM packages for openSUSE and Fedora, built here with rpmbuild, and their
+# repositories with a kvm.repo file (docs/packaging.md).
+# RPM_REPO_URL: where build/rpm/ will be served from (default: its file:// path).
+.PHONY: rpm rpm-repo
+rpm:
+	packaging-rpm/build-rpms $(BUILD)/rpm
+
+rpm-repo: rpm
+	packaging-rpm/make-repo $(BUILD)/rpm $(RPM_REPO_URL)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
