@@ -20,6 +20,7 @@ PROGRAMS = {
     "kvm-image": "image-tools/cli/kvm-image",
     "kvm-run": "qemu-kvm/kvm-run",
     "kvm-ok": "kmod/kvm-ok/kvm-ok",
+    "kvm-netboot": "netboot/kvm-netboot",
 }
 
 
