@@ -91,6 +91,13 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	image-tools/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# The suites too slow for every CI run, each over about ten minutes
+# (docs/testing.md lists them).
+.PHONY: check-slow
+check-slow: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	KVM_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -q -rs -m slow tests
+
 # kvm-image against qemu-img on a cached 8 GiB corpus; prints the ratios.
 bench: deps all
 	bench/convert.py --build $(BUILD)

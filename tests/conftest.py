@@ -21,6 +21,7 @@ PROGRAMS = {
     "kvm-run": "qemu-kvm/kvm-run",
     "kvm-ok": "kmod/kvm-ok/kvm-ok",
     "kvm-netboot": "netboot/kvm-netboot",
+    "kvm-install": "installer/kvm-install",
 }
 
 
@@ -28,6 +29,18 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "guest: boots guests or builds kernel modules; slow, and exercises little "
         "of the bundle's C, so the sanitizer pass of make check leaves it out")
+    config.addinivalue_line(
+        "markers", "slow: takes more than about ten minutes; left to make check-slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests run only when asked for by -m (make check-slow)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: make check-slow runs it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def program_path(name):
