@@ -192,7 +192,10 @@ def test_requirements_are_the_distributions_names(built, target):
     ovmf = {"opensuse": "qemu-ovmf-x86_64", "fedora": "edk2-ovmf"}[target]
     assert {ovmf, "swtpm"} <= recommended
     if "kvm-netboot" in names:
-        assert "dnsmasq" in requirements(names["kvm-netboot"])
+        ipxe = {"opensuse": "ipxe-bootimgs", "fedora": "ipxe-bootimgs-x86"}[target]
+        assert {"dnsmasq", ipxe} <= requirements(names["kvm-netboot"])
+    if "kvm-install" in names:
+        assert "kvm-run" in requirements(names["kvm-install"])
     if target == "fedora":
         assert "dkms" in requirements(names["kvm-dkms"])
     else:
