@@ -323,7 +323,9 @@ def check_installed(root, target, names):
 
 
 def wanted(names, target):
-    return ["kvm", module_package(names, target), "libkvmimage-devel"]
+    """Every package; kvm-netboot and kvm-install by name, since kvm only
+    recommends them and the installs leave recommendations out."""
+    return ["kvm", module_package(names, target), "libkvmimage-devel", *optional_components()]
 
 
 def test_zypper_installs_the_repository_into_an_empty_root(built, repos, stand_in_repo, tmp_path):
