@@ -17,6 +17,7 @@
 #   make deb             Debian packages, unsigned, into build/deb/
 #   make repo            a local apt repository of them in build/deb/repo/
 #   make check-slow      the suites too slow for make check (pytest -m slow)
+#   make rpm, make rpm-repo   openSUSE and Fedora packages and their repositories
 #   make clean
 
 PREFIX ?= /usr/local
@@ -134,6 +135,15 @@ deb:
 
 repo: deb
 	packaging-debian/make-repo $(DEB_OUT) $(DEB_OUT)/repo
+# RPM packages for openSUSE and Fedora, built here with rpmbuild, and their
+# repositories with a kvm.repo file (docs/packaging.md).
+# RPM_REPO_URL: where build/rpm/ will be served from (default: its file:// path).
+.PHONY: rpm rpm-repo
+rpm:
+	packaging-rpm/build-rpms $(BUILD)/rpm
+
+rpm-repo: rpm
+	packaging-rpm/make-repo $(BUILD)/rpm $(RPM_REPO_URL)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
