@@ -38,6 +38,7 @@ static const struct var_spec specs[] = {
 	{ "proxy", false, "an HTTP proxy URL for the installer's downloads" },
 	{ "mirror", false, "the package archive URL (default: the distribution's)" },
 	{ "post_commands", true, "a shell command run in the installed system at the end; one per assignment" },
+	{ "callback_url", false, "a URL fetched once the system is installed: http(s)://..., or @CALLBACK_URL@ for kvm-netboot (default: none)" },
 	{ "windows_image", false, "Windows: the edition's image name in install.wim" },
 	{ "product_key", false, "Windows: the product key (default: none, setup's own)" },
 	{ "windows_timezone", false, "Windows: its time zone name (default: from timezone)" },
@@ -308,6 +309,29 @@ static int hash_password(struct vars *vars, struct kvm_error *err)
 	return 0;
 }
 
+/* The installer's last step fetches callback_url, from a shell, a YAML or
+ * JSON string, XML or a PowerShell '...' string: an http(s) URL of RFC 3986
+ * characters without the quote ', or the token kvm-netboot replaces with
+ * the host's own callback URL when it serves the answer file. */
+static int check_callback_url(const char *url, struct kvm_error *err)
+{
+	const char *host;
+
+	if (!*url || strcmp(url, "@CALLBACK_URL@") == 0)
+		return 0;
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		host = NULL;
+	if (!host || !*host || *host == '/' || !all_in(url, "-._~:/?#[]@!$&()*+,;=%"))
+		return kvm_error_set(err, -EINVAL,
+				     "callback_url '%s' is neither an http:// or https:// URL nor @CALLBACK_URL@",
+				     url);
+	return 0;
+}
+
 int vars_finish(struct vars *vars, const struct profile *profile, struct kvm_error *err)
 {
 	const char *hostname, *user, *keyboard, *timezone;
@@ -357,6 +381,9 @@ int vars_finish(struct vars *vars, const struct profile *profile, struct kvm_err
 			return kvm_error_set(err, -EINVAL, "ssh_keys: '%.40s' is not an SSH public key line "
 					     "(ssh-ed25519 AAAA... comment)", key);
 	}
+	ret = check_callback_url(vars_value(vars, "callback_url"), err);
+	if (ret < 0)
+		return ret;
 	if (profile->format == FORMAT_AUTOUNATTEND && strlen(hostname) > 15)
 		return kvm_error_set(err, -EINVAL, "hostname '%s' is longer than the 15 characters Windows allows",
 				     hostname);

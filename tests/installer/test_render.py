@@ -228,13 +228,14 @@ def check_autounattend(path, text, profile):
         for block in root.findall(commands):
             orders = [int(o.text) for o in block.iter(UNATTEND + "Order")]
             assert len(orders) == len(set(orders)), f"repeated Order in {block.tag}"
+            assert all(1 <= o <= 500 for o in orders), f"Order out of 1 to 500 in {block.tag}"
     name = passes["specialize"].find(f".//{UNATTEND}ComputerName").text
     assert len(name) <= 15
 
 
 def check_plain(path, text, profile):
     for line in text.splitlines():
-        assert line.split()[0] in ("write", "append", "run"), line
+        assert line.split()[0] in ("write", "append", "run", "callback"), line
 
 
 CHECKS = {"preseed": check_preseed, "autoinstall": check_autoinstall, "kickstart": check_kickstart,
@@ -391,5 +392,94 @@ def test_list_profiles(kvm_install):
 def test_every_variable_is_listed(kvm_install):
     listed = kvm_install("--list-vars").stdout
     for name in ("hostname", "user", "password", "ssh_keys", "timezone", "locale", "keyboard",
-                 "disk", "packages", "proxy", "post_commands"):
+                 "disk", "packages", "proxy", "post_commands", "callback_url"):
         assert re.search(rf"^  {name} ", listed, re.M), name
+
+
+# The installer's last step fetches callback_url, so that kvm-netboot's host
+# entry returns to local boot: its token, or a URL with characters that
+# each format must escape ('&' in XML, nothing to quote in a shell word).
+CALLBACK_TOKEN = "@CALLBACK_URL@"
+CALLBACK_URL = "https://install.lab:8443/callback/01-52-54-00-12-34-56?done=1&by=kvm"
+
+
+def callback_step(profile, path, text):
+    """The text of the answer file's last step, which must be the callback."""
+    kind = PROFILES[profile]
+    if kind == "preseed":
+        late = [l for l in text.splitlines() if l.startswith("d-i preseed/late_command ")]
+        assert len(late) == 1
+        return late[0].rsplit("; ", 1)[1]
+    if kind == "autoinstall":
+        command = yaml.safe_load(text)["autoinstall"]["late-commands"][-1]
+        assert command[:4] == ["wget", "-q", "-O", "/dev/null"]
+        return command[-1]
+    if kind == "kickstart":
+        sections = re.findall(r"^(%post[^\n]*)\n(.*?)^%end$", text, re.M | re.S)
+        assert sections[-1][0] == "%post --nochroot"
+        assert text.rstrip().endswith("%end") and text.rindex("%post") == text.index("%post --nochroot")
+        return sections[-1][1]
+    if kind == "autoyast":
+        scripts = ET.parse(path).getroot().findall(f".//{YAST}chroot-scripts/{YAST}script")
+        assert scripts[-1].find(YAST + "chrooted").text == "true"
+        return scripts[-1].find(YAST + "source").text
+    if kind == "agama":
+        return json.loads(text)["scripts"]["post"][-1]["content"]
+    if kind == "autounattend":
+        logon = ET.parse(path).getroot().find(f".//{UNATTEND}FirstLogonCommands")
+        commands = sorted(logon.findall(UNATTEND + "SynchronousCommand"),
+                          key=lambda c: int(c.find(UNATTEND + "Order").text))
+        return commands[-1].find(UNATTEND + "CommandLine").text
+    assert kind == "plain"
+    return text.splitlines()[-1]
+
+
+CALLBACK_COMMAND = {
+    "preseed": "wget -q -O /dev/null '{url}'",
+    "autoinstall": "{url}",
+    "kickstart": "curl -fsS -o /dev/null '{url}'\n",
+    "autoyast": "curl -fsS -o /dev/null '{url}'\n",
+    "agama": "#!/bin/sh\ncurl -fsS -o /dev/null '{url}'\n",
+    "autounattend": "powershell -NoProfile -Command \"Invoke-WebRequest -UseBasicParsing -Uri '{url}' | Out-Null\"",
+    "plain": "callback {url}",
+}
+
+
+@pytest.mark.parametrize("url", [CALLBACK_TOKEN, CALLBACK_URL], ids=["token", "url"])
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_callback_is_the_last_step_once(kvm_install, tmp_path, profile, url):
+    variables = dict(VARSETS["full"][0], callback_url=url)
+    result, out = render(kvm_install, tmp_path, profile, variables)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert callback_step(profile, out, text) == CALLBACK_COMMAND[PROFILES[profile]].format(url=url)
+    # Once: in the callback step and nowhere else (XML holds '&' as '&amp;').
+    written = url.replace("&", "&amp;") if PROFILES[profile] in ("autoyast", "autounattend") else url
+    assert text.count(written) == 1
+    # Last, as it skips the kickstart's validation where ksvalidator is missing.
+    CHECKS[PROFILES[profile]](out, text, profile)
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_no_callback_without_callback_url(kvm_install, tmp_path, profile):
+    result, out = render(kvm_install, tmp_path, profile, VARSETS["german"][0])
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    for word in ("callback", "CALLBACK", "Invoke-WebRequest", "wget", "curl", "--nochroot"):
+        assert word not in text, word
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://install.lab/callback", "install.lab/callback", "http://", "https:///x",
+    "http://install.lab/it's", "http://install.lab/a b", "@CALLBACK_URL@x", "@callback_url@",
+    "http://install.lab/\"x\"", "http://install.lab/`reboot`",
+])
+def test_bad_callback_url_is_refused(kvm_install, tmp_path, url):
+    out = tmp_path / "preseed.cfg"
+    result = kvm_install("render", "debian-12", "--set", "password=x",
+                         "--set", f"callback_url={url}", "-o", out)
+    assert result.returncode == 1
+    assert result.stderr.startswith("kvm-install: ")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "is neither an http:// or https:// URL nor @CALLBACK_URL@" in result.stderr
+    assert not out.exists()

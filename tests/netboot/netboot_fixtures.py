@@ -22,12 +22,18 @@ GOLDEN = pathlib.Path(__file__).resolve().parent / "golden"
 
 
 def environment():
-    """kvm-netboot's environment: the profiles of the source tree."""
-    return dict(os.environ, KVM_NETBOOT_DATA_DIR=str(DATA_DIR))
+    """kvm-netboot's environment: the profiles of the source tree (and
+    kvm-install's templates, for the answer files the tests render)."""
+    return dict(os.environ, KVM_NETBOOT_DATA_DIR=str(DATA_DIR),
+                KVM_INSTALL_DATA_DIR=str(TOP / "installer"))
 
 
 def kvm_netboot(*args, **kwargs):
     return run([built_program("kvm-netboot"), *args], env=environment(), **kwargs)
+
+
+def kvm_install(*args, **kwargs):
+    return run([built_program("kvm-install"), *args], env=environment(), **kwargs)
 
 
 def require_root():

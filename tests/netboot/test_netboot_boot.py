@@ -3,9 +3,10 @@
 bridge in a namespace boot from the network served by `kvm-netboot serve`.
 
 The profile is Debian's kernel and a busybox initramfs built here.  The host
-entry's installer fetches its answer file over HTTP, writes the marker the
-answer file holds to the guest's disk, fetches the callback URL the server
-put into the answer file, and powers off.  The test checks the marker on
+entry's installer fetches its answer file (kvm-install's test profile,
+rendered with callback_url=@CALLBACK_URL@) over HTTP, writes the host name
+it holds to the guest's disk as the marker, fetches the callback URL the
+server put into the answer file, and powers off.  The test checks the marker on
 the disk, the callback, and that the next boot of that MAC goes to the
 local disk.  The "site" DHCP server that hands out addresses is a separate
 plain dnsmasq, as on a real network: kvm-netboot serve runs with its
@@ -20,7 +21,7 @@ import pytest
 
 from conftest import require_program
 import kvmharness
-from netboot_fixtures import Netns, Server, http_get, kvm_netboot, require_root, served_dir
+from netboot_fixtures import Netns, Server, http_get, kvm_install, kvm_netboot, require_root, served_dir
 
 # Boots guests: the sanitizer pass leaves it out.
 pytestmark = pytest.mark.guest
@@ -51,10 +52,10 @@ while ! ip link show eth0 >/dev/null 2>&1 && [ $n -lt 50 ]; do sleep 0.2; n=$((n
 ip link set eth0 up
 udhcpc -i eth0 -s /udhcpc.script -q -n -t 20 -T 2 || echo KVMNB-NO-LEASE
 wget -q -O /answers "$(arg kvm_netboot.answers)" || echo KVMNB-NO-ANSWERS
-marker=$(sed -n 's/^MARKER=//p' /answers)
+marker=$(sed -n 's|^write /etc/hostname ||p' /answers)
 printf '{DISK_TAG.decode()}%s\\n' "$marker" | dd of=/dev/vda conv=notrunc 2>/dev/null
 sync
-wget -q -O /callback "$(sed -n 's/^CALLBACK=//p' /answers)" && cat /callback
+wget -q -O /callback "$(sed -n 's/^callback //p' /answers)" && cat /callback
 echo "KVMNB-SECUREBOOT $(dmesg | grep -o 'Secure boot enabled' | head -n 1)"
 echo {DONE} "$marker"
 poweroff -f
@@ -201,8 +202,12 @@ def qemu(ns, tmp, disk, tag, firmware, until, timeout=BOOT_TIMEOUT):
 
 
 def arm_host(tree, tmp, marker):
+    """Arms the host with kvm-install's test-profile answer file, so the
+    callback the guest makes is the one the template writes."""
     answers = tmp / f"{marker}.answers"
-    answers.write_text(f"MARKER={marker}\nCALLBACK=@CALLBACK_URL@\n")
+    result = kvm_install("render", "test", "--set", f"hostname={marker}", "--set", "password=x",
+                         "--set", "callback_url=@CALLBACK_URL@", "--output", answers, "--force")
+    assert result.returncode == 0, result.stderr
     result = kvm_netboot("host", "add", MAC, "--profile", "installer", "--answers", answers,
                          "--tree", tree, "--force")
     assert result.returncode == 0, result.stderr
