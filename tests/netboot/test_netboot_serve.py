@@ -123,9 +123,16 @@ def dhclient(peer, tmp_path, name, timeout=8):
     conf = tmp_path / f"{name}.conf"
     conf.write_text(f"timeout {timeout};\nretry 1;\n")
     lease = tmp_path / f"{name}.leases"
+    pid_file = tmp_path / f"{name}.pid"
     subprocess.run(["ip", "netns", "exec", peer, "dhclient", "-1", "-cf", conf, "-lf", lease,
-                    "-pf", tmp_path / f"{name}.pid", "-sf", "/bin/true", "eth0"],
+                    "-pf", pid_file, "-sf", "/bin/true", "eth0"],
                    capture_output=True, timeout=60)
+    # With a lease, dhclient stays behind as a daemon to renew it.
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
     text = lease.read_text() if lease.exists() else ""
     return text if "fixed-address" in text else None
 
