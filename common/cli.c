@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -73,5 +74,37 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see %s --help)\n", command);
+	return 1;
+}
+
+int cli_run_command(const char *program, const struct cli_command *commands,
+		    size_t n_commands, void (*usage)(FILE *out), int argc, char **argv)
+{
+	struct strbuf name = STRBUF_INIT;
+	int status;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("%s %s\n", program, PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < n_commands; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		strbuf_addf(&name, "%s %s", program, commands[i].name);
+		argv[1] = name.buf;
+		status = commands[i].run(argc - 1, argv + 1);
+		strbuf_release(&name);
+		return status;
+	}
+	log_error("'%s' is not a command (see %s --help)", argv[1], program);
 	return 1;
 }

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "progress.h"
 
@@ -54,6 +55,22 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg,
 int cli_parse(int argc, char **argv, const char *short_options,
 	      const struct option *long_options, struct cli_common *common,
 	      int (*handle)(int opt, const char *arg, void *ctx), void *ctx);
+
+/* A subcommand of a program made of a table of them, as git's builtins. */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/*
+ * The main of such a program, PROGRAM: --help, --version, or the command
+ * argv[1] names, run with argv[0] set to "PROGRAM COMMAND" for its
+ * messages.  USAGE prints the program's help to the stream it is given.
+ * Returns the exit status.
+ */
+int cli_run_command(const char *program, const struct cli_command *commands,
+		    size_t n_commands, void (*usage)(FILE *out), int argc, char **argv);
 
 /* Prints "COMMAND: MESSAGE (see COMMAND --help)" and returns the usage
  * exit status, 1. */

@@ -9,21 +9,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "config.h"
+#include "cli.h"
 #include "kvm-netboot.h"
 #include "log.h"
 #include "outfile.h"
-#include "strbuf.h"
 
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
 	{ "init", cmd_init, "make a netboot tree: loaders and menus" },
 	{ "add", cmd_add, "add an install profile (Debian, Ubuntu, Fedora, openSUSE, Windows)" },
 	{ "host", cmd_host, "add, remove or list hosts that install once, then boot locally" },
@@ -50,35 +42,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct strbuf name = STRBUF_INIT;
-	int status;
-
 	log_set_program("kvm-netboot");
 	outfile_install_signal_cleanup();
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_FAILURE_GENERIC;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("kvm-netboot %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(argv[1], commands[i].name) != 0)
-			continue;
-		strbuf_addf(&name, "kvm-netboot %s", commands[i].name);
-		argv[1] = name.buf;
-		status = commands[i].run(argc - 1, argv + 1);
-		strbuf_release(&name);
-		return status;
-	}
-	log_error("'%s' is not a command (see kvm-netboot --help)", argv[1]);
-	return EXIT_FAILURE_GENERIC;
+	return cli_run_command("kvm-netboot", commands, N_COMMANDS, usage, argc, argv);
 }
 
 void report_error(const struct kvm_error *err)

@@ -4,21 +4,12 @@
  * A table of subcommands, one file each (git's builtin/ layout).
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "config.h"
+#include "cli.h"
 #include "kvm-image.h"
 #include "log.h"
-#include "strbuf.h"
 
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
 	{ "convert", cmd_convert, "convert a disk image to another format (default qcow2)" },
 	{ "info", cmd_info, "show format, sizes, extents and backing chain of an image" },
 	{ "check", cmd_check, "check an image's metadata for corruption and leaks" },
@@ -50,35 +41,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct strbuf name = STRBUF_INIT;
-	int status;
-
 	log_set_program("kvm-image");
 	kvmi_remove_partial_output_on_signals();
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_FAILURE_GENERIC;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("kvm-image %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(argv[1], commands[i].name) != 0)
-			continue;
-		strbuf_addf(&name, "kvm-image %s", commands[i].name);
-		argv[1] = name.buf;
-		status = commands[i].run(argc - 1, argv + 1);
-		strbuf_release(&name);
-		return status;
-	}
-	log_error("'%s' is not a command (see kvm-image --help)", argv[1]);
-	return EXIT_FAILURE_GENERIC;
+	return cli_run_command("kvm-image", commands, N_COMMANDS, usage, argc, argv);
 }
 
 struct kvmi_image *open_image_or_report(const char *path, const char *format, unsigned flags)
