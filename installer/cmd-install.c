@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,8 +289,7 @@ struct install {
 	const struct install_args *args;
 	const struct profile *profile;
 	struct vars vars;
-	char workdir[PATH_MAX];
-	struct strbuf kernel, initrd, cmdline, log_path;
+	struct strbuf workdir, kernel, initrd, cmdline, log_path;
 	struct outfile disk;
 	struct http_server server;
 	struct argv_list argv;
@@ -324,8 +322,8 @@ static int prepare_boot_files(struct install *in, struct kvm_error *err)
 		strbuf_addstr(&in->initrd, p->initrd);
 		return 0;
 	}
-	strbuf_addf(&in->kernel, "%s/vmlinuz", in->workdir);
-	strbuf_addf(&in->initrd, "%s/initrd", in->workdir);
+	strbuf_addf(&in->kernel, "%s/vmlinuz", in->workdir.buf);
+	strbuf_addf(&in->initrd, "%s/initrd", in->workdir.buf);
 	ret = iso_extract(a->iso, p->kernel, in->kernel.buf, err);
 	if (ret == 0)
 		ret = iso_extract(a->iso, p->initrd, in->initrd.buf, err);
@@ -429,7 +427,7 @@ static int build_windows_argv(struct install *in, struct kvm_error *err)
 	argv_add(l, "--");
 	argv_add(l, "-no-reboot");
 	argv_add(l, "-drive");
-	argv_addf(l, "file=fat:ro:%s/answer,format=vvfat,if=none,id=answers", in->workdir);
+	argv_addf(l, "file=fat:ro:%s/answer,format=vvfat,if=none,id=answers", in->workdir.buf);
 	argv_add(l, "-device");
 	argv_add(l, "usb-storage,drive=answers,removable=on");
 	return 0;
@@ -442,14 +440,14 @@ static int render_files(struct install *in, struct kvm_error *err)
 	int ret = 0;
 
 	if (windows) {
-		strbuf_addf(&path, "%s/answer", in->workdir);
+		strbuf_addf(&path, "%s/answer", in->workdir.buf);
 		if (mkdir(path.buf, 0700) < 0) {
 			ret = kvm_error_errno(err, -errno, "%s", path.buf);
 			goto out;
 		}
 		strbuf_addch(&path, '/');
 	} else {
-		strbuf_addf(&path, "%s/", in->workdir);
+		strbuf_addf(&path, "%s/", in->workdir.buf);
 	}
 	strbuf_addstr(&path, in->profile->answer_name);
 	if (write_answer(in->profile, &in->vars, path.buf, false) < 0) {
@@ -462,7 +460,7 @@ static int render_files(struct install *in, struct kvm_error *err)
 		int fd;
 
 		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/meta-data", in->workdir);
+		strbuf_addf(&path, "%s/meta-data", in->workdir.buf);
 		fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 || dprintf(fd, "instance-id: %s\n", vars_value(&in->vars, "hostname")) < 0) {
 			ret = kvm_error_errno(err, -errno, "%s", path.buf);
@@ -552,7 +550,7 @@ static int run_bootstrap(struct install *in, struct kvm_error *err)
 {
 	const struct install_args *a = in->args;
 	struct bootstrap b = {
-		.vars = &in->vars, .workdir = in->workdir, .format = a->format ? a->format : "qcow2",
+		.vars = &in->vars, .workdir = in->workdir.buf, .format = a->format ? a->format : "qcow2",
 		.log_path = in->log_path.buf, .size = a->size ? a->size : 20ull << 30,
 		.timeout_s = timeout_s(a), .tcg = in->tcg,
 	};
@@ -597,7 +595,7 @@ static int run_installer(struct install *in, struct guest_run *g, struct kvm_err
 	int ret;
 
 	if (in->profile->boot != BOOT_WINDOWS) {
-		ret = http_server_start(&in->server, in->workdir, err);
+		ret = http_server_start(&in->server, in->workdir.buf, err);
 		if (ret < 0)
 			goto out;
 		/* QEMU's user network shows the host's 127.0.0.1 as 10.0.2.2. */
@@ -624,8 +622,8 @@ static int run_installer(struct install *in, struct guest_run *g, struct kvm_err
 	}
 	if (a->netboot) {
 		strbuf_reset(&text);
-		strbuf_addf(&text, "%s/%s", in->workdir, in->profile->answer_name);
-		in->net.workdir = in->workdir;
+		strbuf_addf(&text, "%s/%s", in->workdir.buf, in->profile->answer_name);
+		in->net.workdir = in->workdir.buf;
 		in->net.profile = in->profile->name;
 		in->net.kernel = in->kernel.buf;
 		in->net.initrd = in->initrd.buf;
@@ -691,10 +689,10 @@ static int install(struct install *in, bool json)
 	time_t started = time(NULL);
 	int ret;
 
-	snprintf(in->workdir, sizeof(in->workdir), "%s/kvm-install-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(in->workdir)) {
-		in->workdir[0] = '\0';
+	strbuf_addf(&in->workdir, "%s/kvm-install-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(in->workdir.buf)) {
 		ret = kvm_error_errno(&err, -errno, "a work folder in %s", tmp && *tmp ? tmp : "/tmp");
+		strbuf_reset(&in->workdir);
 	} else if (in->args->bootstrap) {
 		ret = run_bootstrap(in, &err);
 	} else {
@@ -722,8 +720,8 @@ int cmd_install(int argc, char **argv)
 {
 	struct cli_common common = { .progress = PROGRESS_AUTO };
 	struct install_args args = { .program = "kvm-install" };
-	struct install in = { .args = &args, .kernel = STRBUF_INIT, .initrd = STRBUF_INIT,
-			      .cmdline = STRBUF_INIT, .log_path = STRBUF_INIT,
+	struct install in = { .args = &args, .workdir = STRBUF_INIT, .kernel = STRBUF_INIT,
+			      .initrd = STRBUF_INIT, .cmdline = STRBUF_INIT, .log_path = STRBUF_INIT,
 			      .net = { .tftp_root = STRBUF_INIT } };
 	int status = EXIT_FAILURE_GENERIC;
 	struct stat st;
@@ -827,9 +825,10 @@ int cmd_install(int argc, char **argv)
 	status = install(&in, common.json) == 0 ? 0 : EXIT_FAILURE_GENERIC;
 out:
 	http_server_stop(&in.server);
-	if (args.netboot && in.workdir[0])
-		netinstall_remove(in.workdir);
-	remove_workdir(in.workdir);
+	if (args.netboot && in.workdir.len)
+		netinstall_remove(in.workdir.buf);
+	remove_workdir(in.workdir.buf);
+	strbuf_release(&in.workdir);
 	argv_release(&in.argv);
 	strbuf_release(&in.kernel);
 	strbuf_release(&in.initrd);

@@ -5,9 +5,11 @@ checked by its own world's validator: debconf-set-selections --checkonly
 (kickstart), an XML parser (AutoYaST, autounattend.xml), a JSON parser
 (Agama); and the values land where each installer reads them."""
 import json
+import os
 import re
 import shutil
 import stat
+import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -102,7 +104,16 @@ def test_template_renders_and_validates(kvm_install, tmp_path, profile, varset):
 
 def check_preseed(path, text, profile):
     require_program("debconf-set-selections")
-    result = run(["debconf-set-selections", "--checkonly", path])
+    # A database of its own: the system's is locked while another test's
+    # debconf-set-selections (or apt) uses it, and then the check fails.
+    with tempfile.TemporaryDirectory() as db:
+        conf = f"{db}/debconf.conf"
+        with open(conf, "w") as f:
+            f.write(f"Config: configdb\nTemplates: templatedb\n\nName: configdb\n"
+                    f"Driver: File\nFilename: {db}/config.dat\n\nName: templatedb\n"
+                    f"Driver: File\nFilename: {db}/templates.dat\n")
+        result = run(["debconf-set-selections", "--checkonly", path],
+                     env=dict(os.environ, DEBCONF_SYSTEMRC=conf))
     assert result.returncode == 0, result.stderr
     for line in text.splitlines():
         if line and not line.startswith("#"):
