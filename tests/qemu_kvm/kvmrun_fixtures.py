@@ -66,6 +66,20 @@ def fake_bin(folder):
     return folder
 
 
+def fake_host_env(tmp_path, root, data_dir):
+    """The environment of a kvm-run that sees only ROOT as the host and
+    keeps its own files under TMP_PATH."""
+    return {
+        "PATH": str(fake_bin(tmp_path / "bin")),
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "KVM_RUN_ROOT": str(root),
+        "KVM_RUN_DATA_DIR": str(data_dir),
+    }
+
+
 def _mbr(entries):
     """A boot sector with up to four (type, first LBA, sectors) entries."""
     mbr = bytearray(SECTOR)

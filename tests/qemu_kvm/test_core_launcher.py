@@ -19,16 +19,7 @@ def host(tmp_path):
     core.parent.mkdir()
     core.write_text("#!/bin/sh\nexit 1\n")
     core.chmod(0o755)
-    env = {
-        "PATH": str(fx.fake_bin(tmp_path / "bin")),
-        "HOME": str(tmp_path / "home"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
-        "KVM_RUN_ROOT": str(root),
-        "KVM_RUN_DATA_DIR": str(TOP / "qemu-kvm"),
-        "KVM_RUN_QEMU_CORE": str(core),
-    }
+    env = dict(fx.fake_host_env(tmp_path, root, TOP / "qemu-kvm"), KVM_RUN_QEMU_CORE=str(core))
     return type("Host", (), {"env": env, "root": root, "core": core})
 
 

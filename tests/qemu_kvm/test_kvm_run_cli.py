@@ -22,15 +22,7 @@ GOLDEN = pathlib.Path(__file__).parent / "golden"
 def host(tmp_path):
     """The environment of a kvm-run that sees only the made-up host."""
     root = fx.fake_root(tmp_path / "root")
-    env = {
-        "PATH": str(fx.fake_bin(tmp_path / "bin")),
-        "HOME": str(tmp_path / "home"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
-        "KVM_RUN_ROOT": str(root),
-        "KVM_RUN_DATA_DIR": str(TOP / "qemu-kvm"),
-    }
+    env = fx.fake_host_env(tmp_path, root, TOP / "qemu-kvm")
     disks = tmp_path / "disks"
     disks.mkdir()
     with open(disks / "plain.img", "wb") as f:
