@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <libxml/parser.h>
 
+#include "io.h"
 #include "kvm-install.h"
 #include "run.h"
 #include "xalloc.h"
@@ -79,22 +80,14 @@ static int validate_json(const char *path, const char *name, struct kvm_error *e
 static int write_new_file(const char *path, const struct strbuf *text, struct kvm_error *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t done = 0;
-	int ret = 0;
+	int ret;
 
 	if (fd < 0)
 		return kvm_error_errno(err, -errno, "%s", path);
-	while (done < text->len && ret == 0) {
-		ssize_t n = write(fd, text->buf + done, text->len - done);
-
-		if (n < 0 && errno != EINTR)
-			ret = kvm_error_errno(err, -errno, "%s", path);
-		else if (n > 0)
-			done += (size_t)n;
-	}
+	ret = write_all(fd, text->buf, text->len);
 	if (close(fd) < 0 && ret == 0)
-		ret = kvm_error_errno(err, -errno, "%s", path);
-	return ret;
+		ret = -errno;
+	return ret < 0 ? kvm_error_errno(err, ret, "%s", path) : 0;
 }
 
 /*

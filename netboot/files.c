@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "io.h"
 #include "outfile.h"
 
 int files_read(const char *path, size_t max, struct strbuf *out, struct kvm_error *err)
@@ -34,22 +35,6 @@ int files_read(const char *path, size_t max, struct strbuf *out, struct kvm_erro
 		strbuf_add(out, buf, (size_t)n);
 	}
 	close(fd);
-	return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 
