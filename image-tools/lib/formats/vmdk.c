@@ -389,25 +389,13 @@ static bool reads_as_zeros(const struct vmdk_extent *ext)
 static int sparse_status(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64_t offset,
 			 uint64_t max_length, struct block_status *status, struct kvm_error *err)
 {
-	struct vmdk_grain first, next;
-	uint64_t done, in_grain = offset % ext->grain_bytes;
-	int r = vmdk_sparse_lookup(vi, ext, offset, &first, err);
+	struct vmdk_grain first;
+	uint64_t in_grain = offset % ext->grain_bytes;
+	int r = vmdk_sparse_run(vi, ext, offset, max_length, STATUS_MAX_GRAINS, &first, err);
 
 	if (r < 0)
 		return r;
-	done = first.length;
-	for (int n = 0; done < max_length && n < STATUS_MAX_GRAINS; n++) {
-		r = vmdk_sparse_lookup(vi, ext, offset + done, &next, err);
-		if (r < 0)
-			return r;
-		if (next.kind != first.kind)
-			break;
-		if (first.kind == VMDK_GRAIN_DATA && !ext->compressed &&
-		    next.file_offset != first.file_offset - in_grain + done)
-			break;
-		done += next.length;
-	}
-	status->length = done < max_length ? done : max_length;
+	status->length = first.length;
 	switch (first.kind) {
 	case VMDK_GRAIN_UNALLOCATED:
 		status->kind = BLOCK_UNALLOCATED;

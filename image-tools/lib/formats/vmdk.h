@@ -259,6 +259,12 @@ int vmdk_sparse_read_descriptor_location(const struct vmdk_extent *ext, uint64_t
 /* Looks the grain at OFFSET (bytes into the extent) up; thread-safe. */
 int vmdk_sparse_lookup(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64_t offset,
 		       struct vmdk_grain *grain, struct kvm_error *err);
+/* Looks up the grain at OFFSET and sets its length to that of the run of
+ * grains after it that read the same way, at most MAX_LENGTH bytes and
+ * MAX_GRAINS grains. */
+int vmdk_sparse_run(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64_t offset,
+		    uint64_t max_length, uint64_t max_grains, struct vmdk_grain *first,
+		    struct kvm_error *err);
 /* Reads LEN bytes at OFFSET into the extent; GUEST_OFFSET names it in
  * messages and reaches the backing file for unallocated grains. */
 int vmdk_sparse_read(struct kvmi_image *img, const struct vmdk_extent *ext, void *buf,
