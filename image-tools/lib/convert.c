@@ -374,8 +374,10 @@ static int slots_alloc(struct pipeline *p, size_t n, struct kvm_error *err)
 	p->n_slots = n;
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &p->slots[i];
+		void *data;
 
-		s->data = malloc(p->grains_per_chunk * p->w->grain);
+		/* Aligned for the writer's direct I/O. */
+		s->data = posix_memalign(&data, 4096, p->grains_per_chunk * p->w->grain) ? NULL : data;
 		s->compressed = bound ? malloc(p->grains_per_chunk * bound) : NULL;
 		s->compressed_len = calloc(p->grains_per_chunk, sizeof(*s->compressed_len));
 		s->zero = calloc(p->grains_per_chunk, sizeof(*s->zero));

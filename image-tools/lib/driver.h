@@ -81,6 +81,7 @@ struct image_writer {
 	const struct image_driver *drv;
 	const char *path;	/* the final name of the main file */
 	int fd;			/* its temporary file */
+	int direct_fd;		/* the same file opened O_DIRECT, or -1 */
 	uint64_t size;		/* virtual size */
 	bool compress;		/* -c */
 	/* Set by the driver's create: the write unit, a power of two from 512
@@ -208,6 +209,12 @@ int image_read_backing(struct kvmi_image *img, void *buf, size_t len, uint64_t o
 /* Sum of the bytes SRC holds as data, counted in whole GRAIN units. */
 int image_count_allocated(struct kvmi_image *src, uint32_t grain, uint64_t *bytes,
 			  struct kvm_error *err);
+
+/* Writes guest data to the main file at OFF: the 4 KiB-aligned part
+ * with direct I/O where the file system allows it, the rest through the
+ * page cache.  Drivers use it for data and io_pwrite_all() for metadata. */
+int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint64_t off,
+		       struct kvm_error *err);
 
 /* Creates the temporary file for a further output file at PATH (beside
  * the main one) and returns its descriptor. */

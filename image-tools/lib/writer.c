@@ -1,14 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Creating output images: temporary files, the driver's create, commit. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "xalloc.h"
 
 /* Output files are created like any new file: rw for whom umask allows. */
 #define OUTPUT_MODE 0666
+
+/* Guest data goes around the page cache.  Written through it, every byte
+ * is copied into freshly allocated pages, which costs more CPU than the
+ * conversion itself, then written back by the kernel after we exit, and it
+ * evicts what the host had cached.  Direct writes go from our buffers to
+ * the disk.  Reopened through /proc so that it is surely the same file;
+ * where that or O_DIRECT is refused (tmpfs, no /proc) data is written
+ * through the page cache as before. */
+static int open_direct(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}
 
 int writer_open(struct image_writer **out, const char *path, uint64_t size,
 		const struct kvmi_create_options *opts, const char *backing_name,
@@ -41,6 +60,7 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 
 	w = xcalloc(1, sizeof(*w));
 	w->drv = drv;
+	w->direct_fd = -1;
 	w->size = size;
 	w->compress = opts->compress;
 	w->replace = opts->replace;
@@ -53,6 +73,7 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 		goto out;
 	}
 	w->fd = w->main.fd;
+	w->direct_fd = open_direct(w->fd);
 	r = drv->create(w, &options, err);
 	if (r < 0) {
 		writer_abort(w);
@@ -68,6 +89,63 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 out:
 	options_free(&options);
 	return r;
+}
+
+/* What direct I/O asks of the buffer, the offset and the length on every
+ * Linux file system (most ask only 512). */
+#define DIRECT_ALIGN 4096u
+
+static size_t direct_part(const uint8_t *p, size_t len, uint64_t off)
+{
+	if ((((uintptr_t)p | off) & (DIRECT_ALIGN - 1)) != 0)
+		return 0;
+	return len & ~(size_t)(DIRECT_ALIGN - 1);
+}
+
+int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint64_t off,
+		       struct kvm_error *err)
+{
+	const uint8_t *p = buf;
+	size_t head = (size_t)(-off & (DIRECT_ALIGN - 1)), direct;
+	int r;
+
+	if (w->direct_fd < 0 || head >= len)
+		return io_pwrite_all(w->fd, w->path, p, len, off, err);
+	direct = direct_part(p + head, len - head, off + head);
+	if (!direct)
+		return io_pwrite_all(w->fd, w->path, p, len, off, err);
+	if (head) {
+		r = io_pwrite_all(w->fd, w->path, p, head, off, err);
+		if (r < 0)
+			return r;
+		p += head;
+		off += head;
+		len -= head;
+	}
+	while (direct > 0) {
+		ssize_t n = pwrite(w->direct_fd, p, direct, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL) {
+			/* Alignment this file system does not take: the page
+			 * cache it is, for the rest of the conversion. */
+			close(w->direct_fd);
+			w->direct_fd = -1;
+			break;
+		}
+		if (n < 0)
+			return kvm_error_errno(err, -errno, "%s: write at offset 0x%" PRIx64 " failed",
+					       w->path, off);
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+		direct -= (size_t)n;
+		/* A short write leaves an unaligned rest: through the cache. */
+		if (direct_part(p, direct, off) != direct)
+			break;
+	}
+	return io_pwrite_all(w->fd, w->path, p, len, off, err);
 }
 
 int writer_add_file(struct image_writer *w, const char *path, int *fd, struct kvm_error *err)
@@ -104,6 +182,8 @@ void writer_written(struct image_writer *w, uint64_t bytes)
 
 static void writer_free(struct image_writer *w)
 {
+	if (w->direct_fd >= 0)
+		close(w->direct_fd);
 	if (w->drv->writer_free)
 		w->drv->writer_free(w);
 	free(w->extra);
