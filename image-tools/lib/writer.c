@@ -19,8 +19,8 @@
  * conversion itself, then written back by the kernel after we exit, and it
  * evicts what the host had cached.  Direct writes go from our buffers to
  * the disk.  Reopened through /proc so that it is surely the same file;
- * where that or O_DIRECT is refused (tmpfs, no /proc) data is written
- * through the page cache as before. */
+ * where that or O_DIRECT is refused (ramfs, tmpfs before Linux 6.6, no
+ * /proc) data goes through the page cache as before. */
 static int open_direct(int fd)
 {
 	char path[64];
