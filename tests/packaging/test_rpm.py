@@ -185,6 +185,8 @@ def test_requirements_are_the_distributions_names(built, target):
     recommended = set(query(names["kvm-run"], "--recommends"))
     ovmf = {"opensuse": "qemu-ovmf-x86_64", "fedora": "edk2-ovmf"}[target]
     assert {ovmf, "swtpm"} <= recommended
+    # The KVM-only QEMU is a choice: suggested, never pulled in.
+    assert query(names["kvm-run"], "--suggests") == ["kvm-run-qemu-core"]
     if "kvm-netboot" in names:
         ipxe = {"opensuse": "ipxe-bootimgs", "fedora": "ipxe-bootimgs-x86"}[target]
         assert {"dnsmasq", ipxe} <= requirements(names["kvm-netboot"])
