@@ -15,9 +15,12 @@
 #   make qemu-kvm-core   the KVM-only QEMU into build/qemu-kvm-core/ (cached)
 #   make install-qemu-kvm-core DESTDIR=... PREFIX=/usr   and install it
 #   make deb             Debian packages, unsigned, into build/deb/
+#   make deb-qemu-core   the KVM-only QEMU's package, kvm-run-qemu-core, into
+#                        build/deb-qemu-core/ (its QEMU build cached)
 #   make repo            a local apt repository of them in build/deb/repo/
 #   make check-slow      the suites too slow for make check (pytest -m slow)
 #   make rpm, make rpm-repo   openSUSE and Fedora packages and their repositories
+#   make rpm-qemu-core   kvm-run-qemu-core for openSUSE and Fedora into build/rpm-qemu-core/
 #   make clean
 
 PREFIX ?= /usr/local
@@ -128,21 +131,40 @@ install-qemu-kvm-core:
 # Debian packages: packaging-debian/debian/ staged in a copy of the source
 # tree under build/deb/, built with dpkg-buildpackage -us -uc -b.
 DEB_OUT := $(BUILD)/deb
-.PHONY: deb repo
+# kvm-run-qemu-core: Debian's QEMU source with packaging-debian/qemu-core/debian/.
+DEB_QEMU_CORE_OUT := $(BUILD)/deb-qemu-core
+.PHONY: deb deb-qemu-core repo
 
 deb:
 	packaging-debian/build-deb $(DEB_OUT)
 
+deb-qemu-core:
+	packaging-debian/build-deb-qemu-core $(DEB_QEMU_CORE_OUT)
+
+# With kvm-run-qemu-core when make deb-qemu-core has been run: installing it
+# stays a choice of the user's (apt install kvm-run-qemu-core).
 repo: deb
-	packaging-debian/make-repo $(DEB_OUT) $(DEB_OUT)/repo
+	packaging-debian/make-repo $(DEB_OUT) \
+		$(if $(wildcard $(DEB_QEMU_CORE_OUT)/*.deb),$(DEB_QEMU_CORE_OUT)) $(DEB_OUT)/repo
 # RPM packages for openSUSE and Fedora, built here with rpmbuild, and their
 # repositories with a kvm.repo file (docs/packaging.md).
 # RPM_REPO_URL: where build/rpm/ will be served from (default: its file:// path).
-.PHONY: rpm rpm-repo
+.PHONY: rpm rpm-repo rpm-qemu-core
 rpm:
 	packaging-rpm/build-rpms $(BUILD)/rpm
 
+# kvm-run-qemu-core, with Debian's patched QEMU tree standing in for the
+# distribution's (docs/packaging.md).
+rpm-qemu-core:
+	packaging-rpm/build-rpm-qemu-core $(BUILD)/rpm-qemu-core
+
+# With kvm-run-qemu-core when make rpm-qemu-core has been run.
 rpm-repo: rpm
+	for target in opensuse fedora; do \
+		if [ -d $(BUILD)/rpm-qemu-core/$$target ]; then \
+			cp -r $(BUILD)/rpm-qemu-core/$$target/. $(BUILD)/rpm/$$target/; \
+		fi; \
+	done
 	packaging-rpm/make-repo $(BUILD)/rpm $(RPM_REPO_URL)
 
 clean:

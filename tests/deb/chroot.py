@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+import debbuild
 from debbuild import cache_dir
 
 # Inside the root only Debian's archive and the local repository are used.
@@ -232,6 +233,41 @@ def deps_tarball(base, repo, install, ours, fields):
         _pack(work, tarball)
         shutil.rmtree(work)
     return tarball
+
+
+# What kvm-dkms builds on, as a host has it: the kernel and its headers.
+KERNEL = ("linux-image-amd64", "linux-headers-amd64")
+
+
+def relationship_names(deb, field):
+    """Package names of a relationship field, first alternative of each."""
+    value = subprocess.run(["dpkg-deb", "-f", deb, field], capture_output=True, text=True,
+                           check=True).stdout
+    return [re.split(r"[\s(:]", part.split("|")[0].strip())[0]
+            for part in value.split(",") if part.strip()]
+
+
+def kvm_deps_tarball(changes, repo):
+    """The root with what the bundle's packages (of changes, in repo) need
+    from Debian installed, their recommendations and a kernel with its
+    headers too: one cached tarball that every install test starts from."""
+    ours = debbuild.package_names(changes)
+    suite, mirror, sources = host_archive()
+    base = base_tarball(suite, mirror, sources)
+    recommended = {name for deb in debbuild.debs(changes)
+                   for name in relationship_names(deb, "Recommends")} \
+        - set(debbuild.control_packages())
+    fields = [subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends", "Pre-Depends",
+                              "Recommends"], capture_output=True, text=True,
+                             check=True).stdout for deb in debbuild.debs(changes)]
+    return deps_tarball(base, repo, sorted(ours) + sorted(recommended) + list(KERNEL), ours, fields)
+
+
+def installed(root):
+    """The packages installed in root."""
+    result = chroot(root, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n")
+    return {line.split()[0] for line in result.stdout.splitlines()
+            if line.split()[1:2] == ["ii"]}
 
 
 def fresh_root(tarball, root):

@@ -19,41 +19,13 @@ import debbuild
 
 pytestmark = pytest.mark.guest
 
-# What kvm-dkms builds on, as a host has it: the kernel and its headers.
-KERNEL = ("linux-image-amd64", "linux-headers-amd64")
-
-
-def relationship_names(deb, field):
-    """Package names of a relationship field, first alternative of each."""
-    value = subprocess.run(["dpkg-deb", "-f", deb, field], capture_output=True, text=True,
-                           check=True).stdout
-    return [re.split(r"[\s(:]", part.split("|")[0].strip())[0]
-            for part in value.split(",") if part.strip()]
-
-
-def installed(root):
-    result = chroot.chroot(root, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n")
-    return {line.split()[0] for line in result.stdout.splitlines()
-            if line.split()[1:2] == ["ii"]}
-
-
 @pytest.fixture
 def root(tmp_path):
     chroot.require()
     changes = debbuild.cached_build()
     ours = debbuild.package_names(changes)
     repo = debbuild.make_repo(changes, tmp_path / "repo")
-    suite, mirror, sources = chroot.host_archive()
-    base = chroot.base_tarball(suite, mirror, sources)
-
-    recommended = {name for deb in debbuild.debs(changes)
-                   for name in relationship_names(deb, "Recommends")} \
-        - set(debbuild.control_packages())
-    fields = [subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends", "Pre-Depends",
-                              "Recommends"], capture_output=True, text=True,
-                             check=True).stdout for deb in debbuild.debs(changes)]
-    deps = chroot.deps_tarball(base, repo, sorted(ours) + sorted(recommended) + list(KERNEL),
-                               ours, fields)
+    deps = chroot.kvm_deps_tarball(changes, repo)
     top = chroot.fresh_root(deps, tmp_path / "root")
     chroot.add_repo(top, repo)
     yield top, ours
@@ -66,14 +38,14 @@ def test_apt_install_kvm_then_purge_leaves_nothing(root):
     # Debian's udev, installed with the dependencies, made group kvm; a host
     # without it (a container) must get it from kvm-host.
     chroot.chroot(root, "groupdel", "kvm")
-    before_packages = installed(root)
+    before_packages = chroot.installed(root)
     before = chroot.snapshot(root)
 
     # The metapackage pulls in everything; kvm-netboot and kvm-install by
     # Recommends, which apt installs by default.  kvm-dkms and the -dev
     # package are asked for by name, as a site that wants them does.
     chroot.chroot(root, "apt-get", "install", "-y", "-q", "kvm", "kvm-dkms", "libkvmimage-dev")
-    new = installed(root) - before_packages
+    new = chroot.installed(root) - before_packages
     assert new == set(ours), f"apt-get install kvm brought {sorted(new)}"
 
     def run(*argv, expect=0):
@@ -118,7 +90,7 @@ def test_apt_install_kvm_then_purge_leaves_nothing(root):
     for made in ("small.raw", "small.vmdk", "small.qcow2"):
         (root / "root" / made).unlink()
     chroot.chroot(root, "apt-get", "purge", "-y", "-q", *ours)
-    assert installed(root) == before_packages
+    assert chroot.installed(root) == before_packages
     after = chroot.snapshot(root)
     left = sorted(set(after) - set(before))
     gone = sorted(set(before) - set(after))

@@ -103,6 +103,8 @@ def test_relationships(changes):
     assert "libkvmimage0" in field(run, "Depends"), "shlibs did not find the library"
     for name in ("ovmf", "swtpm", "ipxe-qemu"):
         assert name in field(run, "Recommends")
+    # The KVM-only QEMU is a choice: suggested, never pulled in.
+    assert field(run, "Suggests") == "kvm-run-qemu-core"
     assert "dnsmasq-base" in field(package(changes, "kvm-netboot"), "Depends")
     assert "linux-source-6.1" in field(package(changes, "kvm-dkms"), "Depends")
     # The launcher's name must not collide with Debian's QEMU, which
