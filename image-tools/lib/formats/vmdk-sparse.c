@@ -114,13 +114,14 @@ static int load_directory(struct kvmi_image *img, struct vmdk_extent *ext, struc
 				     ext->path, (unsigned long long)ext->gd_offset);
 	/* The raw copy lives only until the end of this function, but counts,
 	 * so that the peak stays inside the budget too. */
-	r = image_charge_metadata(img, bytes + ext->gd_entries * sizeof(*ext->gd),
-				  "grain directory", err);
+	r = image_charge_metadata(img, bytes + ext->gd_entries * sizeof(*ext->gd) +
+				  (ext->gd_entries + 7) / 8, "grain directory", err);
 	if (r < 0)
 		return r;
 	raw = malloc(bytes);
 	ext->gd = malloc(ext->gd_entries * sizeof(*ext->gd));
-	if (!raw || !ext->gd) {
+	ext->empty_gts = calloc((ext->gd_entries + 7) / 8, 1);
+	if (!raw || !ext->gd || !ext->empty_gts) {
 		free(raw);
 		return kvm_error_set(err, -ENOMEM, "%s: out of memory for the grain directory",
 				     ext->path);
@@ -356,6 +357,23 @@ int vmdk_sparse_open(struct kvmi_image *img, struct vmdk_extent *ext, struct kvm
 	return kvm_error_set(err, -EINVAL, "%s: not a sparse VMDK extent", ext->path);
 }
 
+/* Whether grain table GT_INDEX holds no grain: it is not there, or was
+ * read and found empty (tools that write every table, as qemu-img does for
+ * streamOptimized disks, leave most of a huge disk's tables so). */
+static bool gt_missing(const struct vmdk_extent *ext, uint64_t gt_index)
+{
+	return ext->gd[gt_index] == 0 ||
+	       (__atomic_load_n(&ext->empty_gts[gt_index / 8], __ATOMIC_RELAXED) &
+		(1u << (gt_index % 8)));
+}
+
+static void note_if_empty(const struct vmdk_extent *ext, uint64_t gt_index, const uint8_t *table)
+{
+	if (table[0] == 0 && memcmp(table, table + 1, ext->gt_bytes - 1) == 0)
+		__atomic_fetch_or(&ext->empty_gts[gt_index / 8], (uint8_t)(1u << (gt_index % 8)),
+				  __ATOMIC_RELAXED);
+}
+
 /* Copies COUNT entries from INDEX of grain table GT_INDEX of EXT, through
  * the cache. */
 static int gt_entries(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64_t gt_index,
@@ -389,6 +407,7 @@ static int gt_entries(struct vmdk_image *vi, const struct vmdk_extent *ext, uint
 				   err);
 		if (r < 0)
 			goto out;
+		note_if_empty(ext, gt_index, slot->table);
 		slot->ext = ext;
 		slot->gt_index = gt_index;
 	}
@@ -489,7 +508,7 @@ int vmdk_sparse_lookup(struct vmdk_image *vi, const struct vmdk_extent *ext, uin
 	if (gt_index >= ext->gd_entries)
 		return kvm_error_set(err, -EIO, "%s: offset 0x%llx is past the sparse extent",
 				     ext->path, (unsigned long long)offset);
-	if (ext->gd[gt_index] == 0) {
+	if (gt_missing(ext, gt_index)) {
 		grain->kind = VMDK_GRAIN_UNALLOCATED;
 		grain->length = (gt_index + 1) * ext->gtes_per_gt * ext->grain_bytes - offset;
 		return 0;
@@ -537,7 +556,7 @@ int vmdk_sparse_run(struct vmdk_image *vi, const struct vmdk_extent *ext, uint64
 
 		if (gt_index >= ext->gd_entries)
 			break;
-		if (ext->gd[gt_index] == 0) {
+		if (gt_missing(ext, gt_index)) {
 			if (first->kind != VMDK_GRAIN_UNALLOCATED)
 				break;
 			k += n;

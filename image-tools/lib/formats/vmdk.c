@@ -75,6 +75,7 @@ static void extent_release(struct vmdk_extent *ext)
 	free(ext->name);
 	free(ext->path);
 	free(ext->gd);
+	free(ext->empty_gts);
 }
 
 static void vmdk_free(struct vmdk_image *vi)

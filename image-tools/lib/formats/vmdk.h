@@ -197,6 +197,9 @@ struct vmdk_extent {
 	uint64_t gd_offset;	/* bytes */
 	uint64_t gd_entries;
 	uint64_t *gd;		/* byte offset of each grain table; 0: none */
+	/* A bit for each grain table read and found to hold no grain, so that
+	 * walking the disk again skips it as if it were not there. */
+	uint8_t *empty_gts;
 	uint64_t overhead;	/* bytes of metadata before the first grain */
 	uint64_t se_grains_offset;	/* bytes, seSparse */
 	uint64_t se_grain_tables_offset;
