@@ -68,19 +68,47 @@ def source_digest():
     return digest.hexdigest()[:16]
 
 
+def run_build(argv, outdir, env, timeout=None):
+    """Runs a package build script, keeping its output in OUTDIR/build.log;
+    fails the test with the log's end when it fails."""
+    result = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env,
+                            timeout=timeout)
+    log = pathlib.Path(outdir) / "build.log"
+    log.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"{pathlib.Path(argv[0]).name} failed; the log is {log}:\n" + \
+        "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+
+
+def only_changes(outdir):
+    changes = list(pathlib.Path(outdir).glob("*.changes"))
+    assert len(changes) == 1, changes
+    return changes[0]
+
+
 def build(outdir, epoch=None):
     """Runs build-deb into outdir; returns the .changes file."""
     env = dict(os.environ, **BUILD_ENV)
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    result = subprocess.run([BUILD_DEB, outdir], capture_output=True, text=True, env=env)
-    log = pathlib.Path(outdir) / "build.log"
-    log.write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, f"build-deb failed; the log is {log}:\n" + \
-        "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-    changes = list(pathlib.Path(outdir).glob("*.changes"))
-    assert len(changes) == 1, changes
-    return changes[0]
+    run_build([BUILD_DEB, outdir], outdir, env)
+    return only_changes(outdir)
+
+
+def cached_changes(name, digest, make):
+    """The .changes file of a build kept in ~/.cache/kvm-bundle/NAME/DIGEST/:
+    MAKE(outdir) builds it there the first time, under a lock that parallel
+    test workers share."""
+    root = cache_dir(name)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        outdir = root / digest
+        if not (outdir / ".complete").exists():
+            remove_stale_builds(root)
+            shutil.rmtree(outdir, ignore_errors=True)
+            outdir.mkdir()
+            make(outdir)
+            (outdir / ".complete").touch()
+    return only_changes(outdir)
 
 
 def cached_build():
@@ -88,20 +116,13 @@ def cached_build():
     require_tools()
     if not (TOP / ".git").exists():
         pytest.skip("the package tests key their cache on git's file list; this is no checkout")
-    root = cache_dir("deb")
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        outdir = root / source_digest()
-        if not (outdir / ".complete").exists():
-            remove_stale_builds(root)
-            shutil.rmtree(outdir, ignore_errors=True)
-            outdir.mkdir()
-            build(outdir, epoch=changelog_field("Timestamp"))
-            # The copied source is not needed once the packages exist.
-            shutil.rmtree(outdir / f"kvm-{changelog_field('Version')}")
-            (outdir / ".complete").touch()
-    changes = list(outdir.glob("*.changes"))
-    return changes[0]
+
+    def make(outdir):
+        build(outdir, epoch=changelog_field("Timestamp"))
+        # The copied source is not needed once the packages exist.
+        shutil.rmtree(outdir / f"kvm-{changelog_field('Version')}")
+
+    return cached_changes("deb", source_digest(), make)
 
 
 def remove_stale_builds(root, days=2):

@@ -15,7 +15,6 @@ QEMU compile that make qemu-kvm-core and tests/qemu_kvm/test_core.py did
 for the same Debian source is reused: the same inputs give the same
 binary (a package built from nothing in its own tree was checked to be
 the same .deb, byte for byte; docs/qemu-kvm.md)."""
-import fcntl
 import hashlib
 import os
 import pathlib
@@ -25,7 +24,7 @@ import subprocess
 import pytest
 
 from conftest import TOP
-from debbuild import cache_dir, changelog_field, remove_stale_builds
+from debbuild import cached_changes, changelog_field, run_build
 
 BUILD_SCRIPT = TOP / "packaging-debian" / "build-deb-qemu-core"
 INPUTS = ("packaging-debian/qemu-core", "qemu-kvm/core", "packaging-debian/build-deb-qemu-core",
@@ -75,28 +74,16 @@ def input_digest():
 def cached_build():
     """The .changes file of kvm-run-qemu-core, built once per input state."""
     require_tools()
-    root = cache_dir("deb-qemu-core")
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        outdir = root / input_digest()
-        if not (outdir / ".complete").exists():
-            remove_stale_builds(root)
-            shutil.rmtree(outdir, ignore_errors=True)
-            outdir.mkdir()
-            result = subprocess.run([BUILD_SCRIPT, outdir], capture_output=True, text=True,
-                                    env=dict(os.environ, **BUILD_ENV), timeout=3 * 3600)
-            log = outdir / "build.log"
-            log.write_text(result.stdout + result.stderr)
-            assert result.returncode == 0, f"build-deb-qemu-core failed; the log is {log}:\n" + \
-                "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-            # The unpacked QEMU tree (300 MB) is not needed once the package exists.
-            for tree in outdir.glob("kvm-run-qemu-core-*"):
-                if tree.is_dir():
-                    shutil.rmtree(tree)
-            (outdir / ".complete").touch()
-    changes = list(outdir.glob("*.changes"))
-    assert len(changes) == 1, changes
-    return changes[0]
+
+    def make(outdir):
+        run_build([BUILD_SCRIPT, outdir], outdir, dict(os.environ, **BUILD_ENV),
+                  timeout=3 * 3600)
+        # The unpacked QEMU tree (300 MB) is not needed once the package exists.
+        for tree in outdir.glob("kvm-run-qemu-core-*"):
+            if tree.is_dir():
+                shutil.rmtree(tree)
+
+    return cached_changes("deb-qemu-core", input_digest(), make)
 
 
 def deb(changes):
