@@ -83,6 +83,16 @@ def require_program(name):
 
 
 @pytest.fixture(scope="session")
+def strace():
+    """Skips, saying why, unless strace can trace and inject faults here."""
+    require_program("strace")
+    probe = run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=getpid", "-e",
+                 "inject=getpid:signal=TERM", "true"])
+    if probe.returncode != 0:
+        pytest.skip(f"strace cannot trace here (ptrace restricted?): {probe.stderr.strip()}")
+
+
+@pytest.fixture(scope="session")
 def kvm_image():
     """Runs kvm-image with the given arguments; returns CompletedProcess."""
     path = built_program("kvm-image")

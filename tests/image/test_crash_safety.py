@@ -55,15 +55,6 @@ def source(tmp_path, source_data):
     return path
 
 
-@pytest.fixture(scope="module")
-def strace():
-    require_program("strace")
-    probe = run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=getpid", "-e",
-                 "inject=getpid:signal=TERM", "true"])
-    if probe.returncode != 0:
-        pytest.skip(f"strace cannot trace here (ptrace restricted?): {probe.stderr.strip()}")
-
-
 def partial_names(folder, target):
     pattern = re.compile(r"\." + re.escape(target) + r"\.partial-[A-Za-z0-9]{6}")
     return [n for n in names(folder) if pattern.fullmatch(n)]
