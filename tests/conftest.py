@@ -82,6 +82,17 @@ def require_program(name):
         pytest.skip(f"{name} is not installed (scripts/install-deps installs it)")
 
 
+def under_strace(argv, syscall, action):
+    """ARGV run under strace, which does ACTION (what follows "inject=SYSCALL:",
+    such as "signal=TERM:when=1") at SYSCALL; returns the command and the
+    environment to run it in.  LeakSanitizer cannot work under ptrace, so
+    leak checks are off there: the ASan pass checks the same code paths in
+    the runs without strace."""
+    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    return ["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
+            f"inject={syscall}:{action}", *[str(a) for a in argv]], env
+
+
 @pytest.fixture(scope="session")
 def strace():
     """Skips, saying why, unless strace can trace and inject faults here."""

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import require_program, run
+from conftest import require_program, run, under_strace
 
 MIB = 1 << 20
 FORMATS = ["qcow2", "vmdk", "raw"]
@@ -67,10 +67,9 @@ def test_signal(kvm_image, strace, source, tmp_path, fmt, point, sig):
     before = digest(source)
     target = f"disk.{fmt}"
     syscall, when = POINTS[point].split(":")
-    inject = f"inject={syscall}:signal={sig[3:]}:{when}"
-    result = run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
-                  inject, kvm_image.path, "convert", "-m", "1", "-O", fmt, source,
-                  tmp_path / target])
+    argv, env = under_strace([kvm_image.path, "convert", "-m", "1", "-O", fmt, source,
+                              tmp_path / target], syscall, f"signal={sig[3:]}:{when}")
+    result = run(argv, env=env)
     assert result.returncode == -SIGNALS[sig], result.stderr
     assert digest(source) == before
     assert not (tmp_path / target).exists()
@@ -85,26 +84,25 @@ def test_signal(kvm_image, strace, source, tmp_path, fmt, point, sig):
     assert names(tmp_path) == sorted(["source.img", target])
 
 
-def test_partial_file_of_a_live_conversion_is_kept(kvm_image, source, tmp_path):
+def test_partial_file_of_a_live_conversion_is_kept(kvm_image, strace, source, tmp_path):
     """Only a dead writer's partial file is a leftover: a conversion to the
     same name leaves a running one's alone, and that one then finds the
-    name taken."""
-    first = subprocess.Popen([str(kvm_image.path), "convert", "-m", "1", source,
-                              tmp_path / "disk.qcow2"], stderr=subprocess.PIPE, text=True)
+    name taken.  strace holds the first conversion's second write for 5 s,
+    however fast the conversion, while the second one runs."""
+    argv, env = under_strace([kvm_image.path, "convert", "-m", "1", source,
+                              tmp_path / "disk.qcow2"], "pwrite64", "delay_enter=5000000:when=2")
+    first = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
     # Written to, so past its lock.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
             (tmp_path / n).stat().st_size for n in partial_names(tmp_path, "disk.qcow2")):
         time.sleep(0.001)
-    first.send_signal(signal.SIGSTOP)
-    try:
-        busy = partial_names(tmp_path, "disk.qcow2")
-        assert len(busy) == 1 and first.poll() is None
-        second = kvm_image("convert", source, tmp_path / "disk.qcow2")
-        assert second.returncode == 0, second.stderr
-        assert partial_names(tmp_path, "disk.qcow2") == busy
-    finally:
-        first.send_signal(signal.SIGCONT)
+    busy = partial_names(tmp_path, "disk.qcow2")
+    assert len(busy) == 1 and first.poll() is None
+    second = kvm_image("convert", source, tmp_path / "disk.qcow2")
+    assert second.returncode == 0, second.stderr
+    assert partial_names(tmp_path, "disk.qcow2") == busy
+    assert first.poll() is None, "the first conversion was not held while the second ran"
     _, stderr = first.communicate(timeout=60)
     assert first.returncode == 1
     assert stderr == f"kvm-image: {tmp_path}/disk.qcow2: already exists (use --force to replace it)\n"

@@ -31,7 +31,7 @@ import zlib
 
 import pytest
 
-from conftest import require_program, run
+from conftest import require_program, run, under_strace
 from test_vmdk import descriptor, make_cowd, make_sesparse
 
 KIB = 1024
@@ -990,13 +990,9 @@ def convert_paused(kvm_image, image, out_dir, while_paused):
     the 16 clusters), so the rest of the source is read after the change,
     however fast the conversion."""
     out_dir.mkdir()
-    # LeakSanitizer cannot work under ptrace; the ASan pass checks these
-    # code paths for leaks in the conversions that run without strace.
-    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-    proc = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64",
-                             "-e", "inject=pwrite64:delay_enter=2000000:when=1",
-                             kvm_image.path, "convert", "-m", "1", *CONVERT_ARGS, image,
-                             out_dir / "out.qcow2"], stderr=subprocess.PIPE, text=True, env=env)
+    argv, env = under_strace([kvm_image.path, "convert", "-m", "1", *CONVERT_ARGS, image,
+                              out_dir / "out.qcow2"], "pwrite64", "delay_enter=2000000:when=1")
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 20
     while not any(out_dir.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.001)
