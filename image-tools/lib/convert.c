@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -200,10 +201,26 @@ static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *e
 	return 0;
 }
 
+/*
+ * Workers run as SCHED_BATCH: one woken for a freed slot then does not
+ * preempt the writer, whose next write would wait behind a grain's worth
+ * of inflating while the disk sits idle.  Measured on 2 CPUs, this took
+ * a streamOptimized VMDK to raw from 2.0 to 1.5 s, with the writer
+ * waiting on the disk and nothing else.  Failure (a seccomp filter, say)
+ * costs only that.
+ */
+static void worker_yield_to_writer(void)
+{
+	struct sched_param param = { .sched_priority = 0 };
+
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+}
+
 static void *worker(void *opaque)
 {
 	struct pipeline *p = opaque;
 
+	worker_yield_to_writer();
 	pthread_mutex_lock(&p->lock);
 	while (!p->failed) {
 		struct kvm_error err = { 0 };

@@ -4,11 +4,11 @@ pass through the page cache, so converting a large disk neither evicts what
 the host had cached nor leaves gigabytes dirty for the kernel to write after
 the command returned.  Where the file system refuses O_DIRECT (ramfs, tmpfs
 before Linux 6.6) the data goes through the page cache, and the output is
-the same.
+the same.  The workers yield the CPU to the writer, so that the disk is
+never left idle while the writer waits to run.
 """
 import errno
 import os
-import pathlib
 import random
 
 import pytest
@@ -88,3 +88,23 @@ def test_file_system_without_direct_io(kvm_image, tmp_path, ramfs, fmt):
     result = kvm_image("convert", "--no-progress", "-O", fmt, source, out)
     assert result.returncode == 0, result.stderr
     assert run(["qemu-img", "compare", "-q", "-f", "raw", source, out]).returncode == 0
+
+
+def test_workers_yield_the_cpu_to_the_writer(kvm_image, tmp_path, strace):
+    """The writer waits on the disk and must run the moment a write ends:
+    the workers ask for SCHED_BATCH, so that one woken for a freed slot
+    does not preempt it.  The writer, the calling thread, keeps its policy."""
+    source, out, log = tmp_path / "src.raw", tmp_path / "out.qcow2", tmp_path / "strace.log"
+    make_source(source)
+    result = run(["strace", "-f", "-qq", "-o", log, "-e", "trace=execve,sched_setscheduler",
+                  kvm_image.path, "convert", "--no-progress", "-m", "3", "-O", "qcow2",
+                  source, out],
+                 env=dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
+                          + ":detect_leaks=0"))
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    writer = int(next(line for line in lines if "execve(" in line).split()[0])
+    batch = {int(line.split()[0]) for line in lines
+             if "sched_setscheduler(" in line and "SCHED_BATCH" in line and "= 0" in line}
+    assert len(batch) == 3, lines
+    assert writer not in batch
