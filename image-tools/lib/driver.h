@@ -76,12 +76,18 @@ struct block_status {
 	int64_t file_offset;	/* and where in it; -1 when not plain */
 };
 
+/* A file of an image being written: its temporary file, and the same
+ * file opened O_DIRECT for guest data (-1 where that is refused). */
+struct writer_file {
+	struct outfile out;
+	int direct_fd;
+};
+
 /* An image being written; the core creates the files, a driver fills them. */
 struct image_writer {
 	const struct image_driver *drv;
 	const char *path;	/* the final name of the main file */
 	int fd;			/* its temporary file */
-	int direct_fd;		/* the same file opened O_DIRECT, or -1 */
 	uint64_t size;		/* virtual size */
 	bool compress;		/* -c */
 	/* Set by the driver's create: the write unit, a power of two from 512
@@ -101,8 +107,8 @@ struct image_writer {
 
 	/* The core's: the main file, and further files (VMDK extents), which
 	 * are committed before it. */
-	struct outfile main;
-	struct outfile *extra;
+	struct writer_file main;
+	struct writer_file *extra;
 	size_t n_extra;
 	bool replace;
 	uint64_t unflushed;	/* bytes written since writeback last started */
@@ -210,11 +216,12 @@ int image_read_backing(struct kvmi_image *img, void *buf, size_t len, uint64_t o
 int image_count_allocated(struct kvmi_image *src, uint32_t grain, uint64_t *bytes,
 			  struct kvm_error *err);
 
-/* Writes guest data to the main file at OFF: the 4 KiB-aligned part
- * with direct I/O where the file system allows it, the rest through the
- * page cache.  Drivers use it for data and io_pwrite_all() for metadata. */
-int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint64_t off,
-		       struct kvm_error *err);
+/* Writes guest data at OFF to FD, the main file or a further one: the
+ * 4 KiB-aligned part with direct I/O where the file system allows it, the
+ * rest through the page cache.  Drivers use it for data and
+ * io_pwrite_all() for metadata. */
+int writer_pwrite_data(struct image_writer *w, int fd, const void *buf, size_t len,
+		       uint64_t off, struct kvm_error *err);
 
 /* Creates the temporary file for a further output file at PATH (beside
  * the main one) and returns its descriptor. */

@@ -21,12 +21,25 @@
  * the disk.  Reopened through /proc so that it is surely the same file;
  * where that or O_DIRECT is refused (ramfs, tmpfs before Linux 6.6, no
  * /proc) data goes through the page cache as before. */
-static int open_direct(int fd)
+static int writer_file_open(struct writer_file *f, const char *path, bool replace,
+			    struct kvm_error *err)
 {
-	char path[64];
+	char self[64];
+	int r = outfile_open(&f->out, path, replace, OUTPUT_MODE, err);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	f->direct_fd = -1;
+	if (r < 0)
+		return r;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", f->out.fd);
+	f->direct_fd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	return 0;
+}
+
+static void writer_file_close_direct(struct writer_file *f)
+{
+	if (f->direct_fd >= 0)
+		close(f->direct_fd);
+	f->direct_fd = -1;
 }
 
 int writer_open(struct image_writer **out, const char *path, uint64_t size,
@@ -60,20 +73,19 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 
 	w = xcalloc(1, sizeof(*w));
 	w->drv = drv;
-	w->direct_fd = -1;
+	w->main.direct_fd = -1;
 	w->size = size;
 	w->compress = opts->compress;
 	w->replace = opts->replace;
 	w->path = xstrdup(path);
 	w->backing_name = backing_name;
 	w->backing_format = backing_format;
-	r = outfile_open(&w->main, path, opts->replace, OUTPUT_MODE, err);
+	r = writer_file_open(&w->main, path, opts->replace, err);
 	if (r < 0) {
 		writer_abort(w);
 		goto out;
 	}
-	w->fd = w->main.fd;
-	w->direct_fd = open_direct(w->fd);
+	w->fd = w->main.out.fd;
 	r = drv->create(w, &options, err);
 	if (r < 0) {
 		writer_abort(w);
@@ -102,20 +114,30 @@ static size_t direct_part(const uint8_t *p, size_t len, uint64_t off)
 	return len & ~(size_t)(DIRECT_ALIGN - 1);
 }
 
-int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint64_t off,
-		       struct kvm_error *err)
+static struct writer_file *writer_file_of(struct image_writer *w, int fd)
 {
+	for (size_t i = 0; i < w->n_extra; i++)
+		if (w->extra[i].out.fd == fd)
+			return &w->extra[i];
+	return &w->main;
+}
+
+int writer_pwrite_data(struct image_writer *w, int fd, const void *buf, size_t len,
+		       uint64_t off, struct kvm_error *err)
+{
+	struct writer_file *f = writer_file_of(w, fd);
+	const char *path = f->out.path;
 	const uint8_t *p = buf;
 	size_t head = (size_t)(-off & (DIRECT_ALIGN - 1)), direct;
 	int r;
 
-	if (w->direct_fd < 0 || head >= len)
-		return io_pwrite_all(w->fd, w->path, p, len, off, err);
+	if (f->direct_fd < 0 || head >= len)
+		return io_pwrite_all(fd, path, p, len, off, err);
 	direct = direct_part(p + head, len - head, off + head);
 	if (!direct)
-		return io_pwrite_all(w->fd, w->path, p, len, off, err);
+		return io_pwrite_all(fd, path, p, len, off, err);
 	if (head) {
-		r = io_pwrite_all(w->fd, w->path, p, head, off, err);
+		r = io_pwrite_all(fd, path, p, head, off, err);
 		if (r < 0)
 			return r;
 		p += head;
@@ -123,20 +145,19 @@ int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint
 		len -= head;
 	}
 	while (direct > 0) {
-		ssize_t n = pwrite(w->direct_fd, p, direct, (off_t)off);
+		ssize_t n = pwrite(f->direct_fd, p, direct, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EINVAL) {
 			/* Alignment this file system does not take: the page
 			 * cache it is, for the rest of the conversion. */
-			close(w->direct_fd);
-			w->direct_fd = -1;
+			writer_file_close_direct(f);
 			break;
 		}
 		if (n < 0)
 			return kvm_error_errno(err, -errno, "%s: write at offset 0x%" PRIx64 " failed",
-					       w->path, off);
+					       path, off);
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
@@ -145,22 +166,22 @@ int writer_pwrite_data(struct image_writer *w, const void *buf, size_t len, uint
 		if (direct_part(p, direct, off) != direct)
 			break;
 	}
-	return io_pwrite_all(w->fd, w->path, p, len, off, err);
+	return io_pwrite_all(fd, path, p, len, off, err);
 }
 
 int writer_add_file(struct image_writer *w, const char *path, int *fd, struct kvm_error *err)
 {
-	struct outfile *of;
+	struct writer_file *f;
 	int r;
 
 	w->extra = xrealloc(w->extra, (w->n_extra + 1) * sizeof(*w->extra));
-	of = &w->extra[w->n_extra];
-	memset(of, 0, sizeof(*of));
-	r = outfile_open(of, path, w->replace, OUTPUT_MODE, err);
+	f = &w->extra[w->n_extra];
+	memset(f, 0, sizeof(*f));
+	r = writer_file_open(f, path, w->replace, err);
 	if (r < 0)
 		return r;
 	w->n_extra++;
-	*fd = of->fd;
+	*fd = f->out.fd;
 	return 0;
 }
 
@@ -176,14 +197,15 @@ void writer_written(struct image_writer *w, uint64_t bytes)
 		return;
 	w->unflushed = 0;
 	for (size_t i = 0; i < w->n_extra; i++)
-		outfile_start_writeback(&w->extra[i]);
-	outfile_start_writeback(&w->main);
+		outfile_start_writeback(&w->extra[i].out);
+	outfile_start_writeback(&w->main.out);
 }
 
 static void writer_free(struct image_writer *w)
 {
-	if (w->direct_fd >= 0)
-		close(w->direct_fd);
+	for (size_t i = 0; i < w->n_extra; i++)
+		writer_file_close_direct(&w->extra[i]);
+	writer_file_close_direct(&w->main);
 	if (w->drv->writer_free)
 		w->drv->writer_free(w);
 	free(w->extra);
@@ -198,9 +220,9 @@ int writer_commit(struct image_writer *w, struct kvm_error *err)
 	/* Extents before the descriptor that names them, so that the main
 	 * name never points at files that are not there yet. */
 	for (size_t i = 0; r >= 0 && i < w->n_extra; i++)
-		r = outfile_commit(&w->extra[i], err);
+		r = outfile_commit(&w->extra[i].out, err);
 	if (r >= 0)
-		r = outfile_commit(&w->main, err);
+		r = outfile_commit(&w->main.out, err);
 	if (r < 0) {
 		writer_abort(w);
 		return r;
@@ -214,8 +236,8 @@ void writer_abort(struct image_writer *w)
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n_extra; i++)
-		outfile_abort(&w->extra[i]);
-	outfile_abort(&w->main);
+		outfile_abort(&w->extra[i].out);
+	outfile_abort(&w->main.out);
 	writer_free(w);
 }
 

@@ -63,6 +63,23 @@ def test_output_data_bypasses_the_page_cache(kvm_image, tmp_path, fmt):
     assert run(["qemu-img", "compare", "-q", "-f", "raw", source, out]).returncode == 0
 
 
+def test_extent_file_data_bypasses_the_page_cache(kvm_image, tmp_path):
+    """A monolithicFlat VMDK keeps its data in a second file, the extent."""
+    require_program("fincore")
+    require_program("qemu-img")
+    if not accepts_direct_io(tmp_path):
+        pytest.skip(f"{tmp_path} refuses O_DIRECT: the page-cache path is all there is")
+    source, out = tmp_path / "src.raw", tmp_path / "out.vmdk"
+    make_source(source)
+    result = kvm_image("convert", "--no-progress", "-O", "vmdk", "-o", "subformat=monolithicFlat",
+                       source, out)
+    assert result.returncode == 0, result.stderr
+    extent = tmp_path / "out-flat.vmdk"
+    assert extent.stat().st_size >= SIZE
+    assert resident_bytes(extent) < 2 * MIB
+    assert run(["qemu-img", "compare", "-q", "-f", "raw", source, out]).returncode == 0
+
+
 @pytest.fixture
 def ramfs(tmp_path):
     """A ramfs, which has no direct I/O at all."""

@@ -474,7 +474,7 @@ static int write_plain(struct image_writer *w, struct qcow2_writer *q, uint64_t 
 		if (r < 0)
 			return r;
 		if (pending_len && pending_host + pending_len != host) {
-			r = writer_pwrite_data(w, pending, pending_len, pending_host, err);
+			r = writer_pwrite_data(w, w->fd, pending, pending_len, pending_host, err);
 			if (r < 0)
 				return r;
 			pending_len = 0;
@@ -485,7 +485,7 @@ static int write_plain(struct image_writer *w, struct qcow2_writer *q, uint64_t 
 		}
 		pending_len += n;
 	}
-	return writer_pwrite_data(w, pending, pending_len, pending_host, err);
+	return writer_pwrite_data(w, w->fd, pending, pending_len, pending_host, err);
 }
 
 int qcow2_write(struct image_writer *w, uint64_t offset, const void *buf, size_t len,

@@ -54,7 +54,7 @@ static int raw_create(struct image_writer *w, const struct option_list *opts,
 static int raw_write(struct image_writer *w, uint64_t offset, const void *buf, size_t len,
 		     size_t compressed_len, struct kvm_error *err)
 {
-	return writer_pwrite_data(w, buf, len, offset, err);
+	return writer_pwrite_data(w, w->fd, buf, len, offset, err);
 }
 
 static int raw_finish(struct image_writer *w, struct kvm_error *err)

@@ -346,7 +346,7 @@ int vmdk_write(struct image_writer *w, uint64_t offset, const void *buf, size_t 
 	if (vw->sub == SUB_MONOLITHIC_FLAT) {
 		hash_bytes(vw, &offset, sizeof(offset));
 		hash_bytes(vw, buf, len < 64 ? len : 64);
-		return io_pwrite_all(vw->flat_fd, w->path, buf, len, offset, err);
+		return writer_pwrite_data(w, vw->flat_fd, buf, len, offset, err);
 	}
 	if (grain_index / GTES_PER_GT != vw->gt_index) {
 		r = flush_gt(w, err);
@@ -367,7 +367,7 @@ int vmdk_write(struct image_writer *w, uint64_t offset, const void *buf, size_t 
 	if (vw->next_sector + sectors + vw->gd_sectors + GT_SECTORS + 8 > MAX_FILE_SECTORS)
 		return kvm_error_set(err, -EFBIG, "%s: VMDK sparse file would grow past 2 TiB",
 				     w->path);
-	r = writer_pwrite_data(w, data, data_len, vw->next_sector * VMDK_SECTOR, err);
+	r = writer_pwrite_data(w, w->fd, data, data_len, vw->next_sector * VMDK_SECTOR, err);
 	if (r < 0)
 		return r;
 	hash_bytes(vw, &offset, sizeof(offset));
