@@ -205,7 +205,7 @@ static int process_chunk(struct pipeline *p, struct slot *s, struct kvm_error *e
  * Workers run as SCHED_BATCH: one woken for a freed slot then does not
  * preempt the writer, whose next write would wait behind a grain's worth
  * of inflating while the disk sits idle.  Measured on 2 CPUs, this took
- * a streamOptimized VMDK to raw from 2.0 to 1.5 s, with the writer
+ * a streamOptimized VMDK to raw from about 2.0 to 1.6 s, with the writer
  * waiting on the disk and nothing else.  Failure (a seccomp filter, say)
  * costs only that.
  */
