@@ -111,17 +111,21 @@ def test_workers_yield_the_cpu_to_the_writer(kvm_image, tmp_path, strace):
     """The writer waits on the disk and must run the moment a write ends:
     the workers ask for SCHED_BATCH, so that one woken for a freed slot
     does not preempt it.  The writer, the calling thread, keeps its policy."""
-    source, out, log = tmp_path / "src.raw", tmp_path / "out.qcow2", tmp_path / "strace.log"
+    source, out = tmp_path / "src.raw", tmp_path / "out.qcow2"
+    traces = tmp_path / "traces"
+    traces.mkdir()
     make_source(source)
-    result = run(["strace", "-f", "-qq", "-o", log, "-e", "trace=execve,sched_setscheduler",
-                  kvm_image.path, "convert", "--no-progress", "-m", "3", "-O", "qcow2",
-                  source, out],
+    # One trace file per thread: their calls cannot interleave in one line.
+    result = run(["strace", "-ff", "-qq", "-o", traces / "t", "-e",
+                  "trace=execve,sched_setscheduler", kvm_image.path, "convert", "--no-progress",
+                  "-m", "3", "-O", "qcow2", source, out],
                  env=dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
                           + ":detect_leaks=0"))
     assert result.returncode == 0, result.stderr
-    lines = log.read_text().splitlines()
-    writer = int(next(line for line in lines if "execve(" in line).split()[0])
-    batch = {int(line.split()[0]) for line in lines
-             if "sched_setscheduler(" in line and "SCHED_BATCH" in line and "= 0" in line}
-    assert len(batch) == 3, lines
-    assert writer not in batch
+    threads = {f.name: f.read_text() for f in traces.iterdir()}
+    writer = [name for name, text in threads.items() if "execve(" in text]
+    batch = [name for name, text in threads.items()
+             if "sched_setscheduler(" in text and "SCHED_BATCH" in text and ") = 0" in text]
+    assert len(writer) == 1, threads
+    assert len(batch) == 3, threads
+    assert writer[0] not in batch
