@@ -82,15 +82,19 @@ def require_program(name):
         pytest.skip(f"{name} is not installed (scripts/install-deps installs it)")
 
 
+def strace_env():
+    """The environment for a program run under strace.  LeakSanitizer
+    cannot work under ptrace, so leak checks are off there: the ASan pass
+    checks the same code paths in the runs without strace."""
+    return dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+
+
 def under_strace(argv, syscall, action):
     """ARGV run under strace, which does ACTION (what follows "inject=SYSCALL:",
     such as "signal=TERM:when=1") at SYSCALL; returns the command and the
-    environment to run it in.  LeakSanitizer cannot work under ptrace, so
-    leak checks are off there: the ASan pass checks the same code paths in
-    the runs without strace."""
-    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    environment to run it in."""
     return ["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
-            f"inject={syscall}:{action}", *[str(a) for a in argv]], env
+            f"inject={syscall}:{action}", *[str(a) for a in argv]], strace_env()
 
 
 @pytest.fixture(scope="session")

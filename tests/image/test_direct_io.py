@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from conftest import require_program, run
+from conftest import require_program, run, strace_env
 
 MIB = 1 << 20
 SIZE = 64 * MIB
@@ -118,9 +118,7 @@ def test_workers_yield_the_cpu_to_the_writer(kvm_image, tmp_path, strace):
     # One trace file per thread: their calls cannot interleave in one line.
     result = run(["strace", "-ff", "-qq", "-o", traces / "t", "-e",
                   "trace=execve,sched_setscheduler", kvm_image.path, "convert", "--no-progress",
-                  "-m", "3", "-O", "qcow2", source, out],
-                 env=dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
-                          + ":detect_leaks=0"))
+                  "-m", "3", "-O", "qcow2", source, out], env=strace_env())
     assert result.returncode == 0, result.stderr
     threads = {f.name: f.read_text() for f in traces.iterdir()}
     writer = [name for name, text in threads.items() if "execve(" in text]
