@@ -73,7 +73,6 @@ int writer_open(struct image_writer **out, const char *path, uint64_t size,
 
 	w = xcalloc(1, sizeof(*w));
 	w->drv = drv;
-	w->main.direct_fd = -1;
 	w->size = size;
 	w->compress = opts->compress;
 	w->replace = opts->replace;
